@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { idSchema } from './common.ts';
+
+/**
+ * The one envelope every bus message carries. Errors travel as data
+ * (type "error"), never as a stack trace.
+ */
+export const envelopeSchema = z.object({
+  v: z.string().regex(/^\d+\.\d+$/),
+  type: z.string().min(1),
+  id: z.string().uuid(),
+  experimentId: idSchema,
+  round: z.number().int().nonnegative(),
+  sender: z.string().min(1),
+  sentAt: z.string().datetime(),
+  body: z.unknown(),
+});
+export type EnvelopeHeader = Omit<z.infer<typeof envelopeSchema>, 'body'>;

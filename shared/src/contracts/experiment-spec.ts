@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { idSchema } from './common.ts';
+
+/** A small multilayer perceptron over named tabular columns. */
+export const tabularMlpPlanSchema = z.object({
+  kind: z.literal('tabular-mlp'),
+  task: z.enum(['binary-classification', 'regression']),
+  features: z.array(z.string().min(1)).min(1),
+  label: z.string().min(1),
+  hiddenUnits: z.array(z.number().int().min(1).max(4096)).max(8).default([]),
+  activation: z.enum(['relu', 'tanh', 'sigmoid']).default('relu'),
+});
+
+export const planSchema = z.discriminatedUnion('kind', [tabularMlpPlanSchema]);
+export type Plan = z.infer<typeof planSchema>;
+
+export const hyperparametersSchema = z.object({
+  localEpochs: z.number().int().min(1).max(1000).default(1),
+  batchSize: z.number().int().min(1).max(65536).default(32),
+  learningRate: z.number().positive().max(10).default(0.05),
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+});
+export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
+
+/** What a researcher submits (YAML or JSON). */
+export const experimentSpecSchema = z
+  .object({
+    name: idSchema,
+    description: z.string().default(''),
+    plan: planSchema,
+    dataset: z.string().min(1),
+    hospitals: z.array(idSchema).min(1),
+    rounds: z.number().int().min(1).max(10000),
+    hyperparameters: hyperparametersSchema.default(() => hyperparametersSchema.parse({})),
+    aggregation: z.object({ strategy: z.literal('fedavg') }).default({ strategy: 'fedavg' }),
+    seed: z.number().int().nonnegative().default(0),
+    validationFraction: z.number().min(0).max(0.9).default(0.2),
+    roundTimeoutSeconds: z.number().positive().max(86400).default(600),
+    minHospitals: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (new Set(spec.hospitals).size !== spec.hospitals.length) {
+      ctx.addIssue({ code: 'custom', path: ['hospitals'], message: 'hospitals must be unique' });
+    }
+    if (spec.minHospitals !== undefined && spec.minHospitals > spec.hospitals.length) {
+      ctx.addIssue({ code: 'custom', path: ['minHospitals'], message: 'cannot exceed the number of hospitals' });
+    }
+  });
+export type ExperimentSpec = z.infer<typeof experimentSpecSchema>;

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { blobRefSchema, idSchema, metricsSchema, sha256Schema } from './common.ts';
+
+/** Message types on the bus, and where they are published. */
+export const MessageTypes = {
+  nodeStatus: 'node.status',
+  modelAnnouncement: 'model.announcement',
+  update: 'update',
+  progress: 'progress',
+  error: 'error',
+} as const;
+
+/** A trainer's heartbeat: what it can do, never what it holds in detail. */
+export const nodeStatusSchema = z.object({
+  hospital: idSchema,
+  workerId: z.string().min(1),
+  state: z.enum(['ready', 'busy', 'stopping']),
+  capabilities: z.object({
+    backend: z.string(),
+    gpu: z.object({ available: z.boolean(), device: z.string().optional() }),
+    cpus: z.number().int().positive(),
+  }),
+  /** Counts and shapes only. Counts below 5 are reported as "<5". */
+  datasets: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.string(),
+      rows: z.union([z.number().int().min(5), z.literal('<5')]),
+      columns: z.number().int().nonnegative(),
+    }),
+  ),
+  softwareVersion: z.string(),
+});
+export type NodeStatus = z.infer<typeof nodeStatusSchema>;
+
+/** The aggregator stored a new global model. */
+export const modelAnnouncementSchema = z.object({
+  model: blobRefSchema,
+  parameterCount: z.number().int().nonnegative(),
+});
+export type ModelAnnouncement = z.infer<typeof modelAnnouncementSchema>;
+
+/**
+ * One chunk of a hospital's update. The binary payload follows the envelope
+ * in the frame; `payload` says where it sits in the whole and how to verify it.
+ */
+export const updateSchema = z.object({
+  updateId: z.string().uuid(),
+  hospital: idSchema,
+  kind: z.enum(['train', 'evaluate']),
+  numSamples: z.number().int().nonnegative(),
+  metrics: metricsSchema,
+  timingsMs: metricsSchema,
+  payload: z.object({
+    sha256: sha256Schema,
+    bytes: z.number().int().nonnegative(),
+    chunkIndex: z.number().int().nonnegative(),
+    chunkCount: z.number().int().positive(),
+    chunkSha256: sha256Schema,
+  }),
+});
+export type UpdateBody = z.infer<typeof updateSchema>;
+
+/** An error travelling as data: stable code, one-line reason, no stack trace. */
+export const errorReplySchema = z.object({
+  code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  reason: z.string().max(2000),
+  retryable: z.boolean(),
+  hospital: idSchema.optional(),
+});
+export type ErrorReply = z.infer<typeof errorReplySchema>;
+
+const hospitalOutcomeSchema = z.object({
+  hospital: idSchema,
+  status: z.enum(['ok', 'failed', 'late']),
+  numSamples: z.number().int().nonnegative().optional(),
+  metrics: metricsSchema.optional(),
+  code: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type HospitalOutcome = z.infer<typeof hospitalOutcomeSchema>;
+
+/** Progress of an experiment, for researchers and dashboards. */
+export const progressSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('experiment.started'), rounds: z.number().int(), hospitals: z.array(idSchema) }),
+  z.object({ event: z.literal('round.started'), kind: z.enum(['train', 'evaluate']), model: blobRefSchema }),
+  z.object({ event: z.literal('hospital.reported'), outcome: hospitalOutcomeSchema }),
+  z.object({
+    event: z.literal('round.completed'),
+    kind: z.enum(['train', 'evaluate']),
+    outcomes: z.array(hospitalOutcomeSchema),
+    metrics: metricsSchema,
+    model: blobRefSchema.optional(),
+    durationMs: z.number().nonnegative(),
+  }),
+  z.object({ event: z.literal('experiment.completed'), results: blobRefSchema, model: blobRefSchema }),
+  z.object({ event: z.literal('experiment.failed'), code: z.string(), reason: z.string() }),
+]);
+export type Progress = z.infer<typeof progressSchema>;
+
+export const bodySchemas = {
+  [MessageTypes.nodeStatus]: nodeStatusSchema,
+  [MessageTypes.modelAnnouncement]: modelAnnouncementSchema,
+  [MessageTypes.update]: updateSchema,
+  [MessageTypes.progress]: progressSchema,
+  [MessageTypes.error]: errorReplySchema,
+} as const;
+
+export type MessageType = keyof typeof bodySchemas;
+export type BodyOf<T extends MessageType> = z.infer<(typeof bodySchemas)[T]>;

@@ -1,0 +1,45 @@
+/**
+ * One base class for every error fedpet raises on purpose. `code` is stable
+ * (it travels in error replies and metrics); `retryable` tells job runners
+ * whether another attempt can succeed (non-retryable maps to BullMQ's
+ * UnrecoverableError).
+ */
+export class FedpetError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FedpetError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Stable error codes. Add, never rename: they are part of the wire contract. */
+export const ErrorCodes = {
+  invalidMessage: 'INVALID_MESSAGE',
+  unsupportedVersion: 'UNSUPPORTED_VERSION',
+  messageTooLarge: 'MESSAGE_TOO_LARGE',
+  integrity: 'INTEGRITY_ERROR',
+  invalidSpec: 'INVALID_SPEC',
+  invalidConfig: 'INVALID_CONFIG',
+  datasetMissing: 'DATASET_MISSING',
+  datasetInvalid: 'DATASET_INVALID',
+  brokerUnavailable: 'BROKER_UNAVAILABLE',
+  blobMissing: 'BLOB_MISSING',
+  trainingFailed: 'TRAINING_FAILED',
+  roundTimeout: 'ROUND_TIMEOUT',
+  noUpdates: 'NO_UPDATES',
+  cancelled: 'CANCELLED',
+  internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Turns anything thrown into a code and a one-line reason, never a stack trace. */
+export function describeError(error: unknown): { code: string; reason: string; retryable: boolean } {
+  if (error instanceof FedpetError) return { code: error.code, reason: error.message, retryable: error.retryable };
+  if (error instanceof Error) return { code: ErrorCodes.internal, reason: error.message, retryable: true };
+  return { code: ErrorCodes.internal, reason: String(error), retryable: true };
+}
