@@ -51,12 +51,14 @@ export const updateSchema = z.object({
   numSamples: z.number().int().nonnegative(),
   metrics: metricsSchema,
   timingsMs: metricsSchema,
+  /** Where this chunk sits in the whole update (see codec/chunking.ts). */
   payload: z.object({
+    index: z.number().int().nonnegative(),
+    count: z.number().int().positive(),
+    chunkBytes: z.number().int().positive(),
+    totalBytes: z.number().int().nonnegative(),
     sha256: sha256Schema,
-    bytes: z.number().int().nonnegative(),
-    chunkIndex: z.number().int().nonnegative(),
-    chunkCount: z.number().int().positive(),
-    chunkSha256: sha256Schema,
+    payloadSha256: sha256Schema,
   }),
 });
 export type UpdateBody = z.infer<typeof updateSchema>;

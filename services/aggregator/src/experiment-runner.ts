@@ -1,0 +1,218 @@
+import { SpanKind } from '@opentelemetry/api';
+import type { BlobRef } from '@fedpet/shared/contracts/common';
+import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
+import type { ExperimentJob, ExperimentResultRef, RoundJob } from '@fedpet/shared/contracts/jobs';
+import type { HospitalOutcome, Progress } from '@fedpet/shared/contracts/messages';
+import { PROTOCOL_VERSION } from '@fedpet/shared/contracts/version';
+import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
+import type { Logger } from '@fedpet/shared/log/logger';
+import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
+import { withSpan } from '@fedpet/shared/telemetry/spans';
+import { combineMetrics } from './combine-metrics.ts';
+import type { GlobalModel } from './global-model.ts';
+import { RoundCollector } from './round-collector.ts';
+import type { UpdateInbox } from './update-inbox.ts';
+
+export interface RunnerDeps {
+  sender: string;
+  inbox: UpdateInbox;
+  logger: Logger;
+  putBlob(bytes: Uint8Array): Promise<BlobRef>;
+  enqueueRoundJob(job: RoundJob, jobId: string): Promise<void>;
+  /** Drops a round job nobody picked up before the round closed. */
+  discardRoundJob(hospital: string, jobId: string): Promise<void>;
+  publishProgress(fields: EnvelopeFields, progress: Progress): Promise<void>;
+  announceModel(fields: EnvelopeFields, model: BlobRef, parameterCount: number): Promise<void>;
+  createModel(job: ExperimentJob): Promise<GlobalModel>;
+  signal: AbortSignal;
+}
+
+export interface RoundRecord {
+  round: number;
+  kind: 'train' | 'evaluate';
+  startedAt: string;
+  durationMs: number;
+  model: BlobRef;
+  hospitals: HospitalOutcome[];
+  metrics: Record<string, number>;
+  samples: number;
+}
+
+/**
+ * Runs one experiment: `rounds` training rounds of FedAvg followed by one
+ * evaluation round of the final model, then stores results.json and the
+ * model (tfjs format) as content-addressed blobs.
+ */
+export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promise<ExperimentResultRef> {
+  const { spec, experimentId } = job;
+  const startedAt = new Date();
+  const rounds: RoundRecord[] = [];
+  const fields = (round: number): EnvelopeFields => ({ experimentId, round, sender: deps.sender });
+  const logger = deps.logger.child({ experimentId });
+  await deps.publishProgress(fields(0), {
+    event: 'experiment.started',
+    rounds: spec.rounds,
+    hospitals: spec.hospitals,
+  });
+  const model = await deps.createModel(job);
+  try {
+    for (let round = 1; round <= spec.rounds + 1; round++) {
+      const kind = round <= spec.rounds ? 'train' : 'evaluate';
+      const record = await withSpan(
+        `round ${round}`,
+        { attributes: { 'fedpet.experiment': experimentId, 'fedpet.round': round, 'fedpet.round.kind': kind } },
+        () => runRound(job, round, kind, model, deps, logger),
+      );
+      rounds.push(record);
+    }
+  } catch (error) {
+    const { code, reason } = describeError(error);
+    logger.error('experiment failed', { code, reason });
+    await deps.publishProgress(fields(rounds.length), { event: 'experiment.failed', code, reason });
+    const results = await deps.putBlob(
+      jsonBytes(buildResults(job, startedAt, rounds, 'failed', { code, reason }, undefined)),
+    );
+    return { experimentId, status: 'failed', results };
+  }
+  const artifacts = await model.exportTfjs();
+  const modelJson = await deps.putBlob(artifacts.modelJson);
+  const weights = await deps.putBlob(artifacts.weights);
+  const results = await deps.putBlob(
+    jsonBytes(buildResults(job, startedAt, rounds, 'completed', undefined, { modelJson, weights, parameterCount: model.parameterCount })),
+  );
+  await deps.publishProgress(fields(spec.rounds + 1), { event: 'experiment.completed', results, model: modelJson });
+  logger.info('experiment completed', { rounds: spec.rounds });
+  return { experimentId, status: 'completed', results, model: modelJson };
+}
+
+async function runRound(
+  job: ExperimentJob,
+  round: number,
+  kind: 'train' | 'evaluate',
+  model: GlobalModel,
+  deps: RunnerDeps,
+  logger: Logger,
+): Promise<RoundRecord> {
+  const { spec, experimentId } = job;
+  const started = Date.now();
+  const fields: EnvelopeFields = { experimentId, round, sender: deps.sender };
+  const modelRef = await withSpan('model.store', {}, async () => deps.putBlob(model.encode()));
+  await deps.announceModel(fields, modelRef, model.parameterCount);
+  await deps.publishProgress(fields, { event: 'round.started', kind, model: modelRef });
+
+  const collector = new RoundCollector({ kind, hospitals: spec.hospitals, parameterCount: model.parameterCount });
+  collector.onOutcome((outcome) => {
+    deps.publishProgress(fields, { event: 'hospital.reported', outcome }).catch((error: unknown) => {
+      logger.warn('could not publish progress', { error });
+    });
+  });
+  const closeRound = deps.inbox.openRound(experimentId, round, collector);
+  const deadline = new Date(Date.now() + spec.roundTimeoutSeconds * 1000);
+  const jobIds = new Map<string, string>();
+  try {
+    for (const hospital of spec.hospitals) {
+      const jobId = `${experimentId}.${round}.${hospital}`;
+      jobIds.set(hospital, jobId);
+      await withSpan(
+        'round.job.enqueue',
+        { kind: SpanKind.PRODUCER, attributes: { 'fedpet.hospital': hospital, 'messaging.destination.name': `train.${hospital}` } },
+        () =>
+          deps.enqueueRoundJob(
+            {
+              v: PROTOCOL_VERSION,
+              kind,
+              experimentId,
+              round,
+              hospital,
+              plan: spec.plan,
+              dataset: spec.dataset,
+              hyperparameters: spec.hyperparameters,
+              seed: spec.seed,
+              validationFraction: spec.validationFraction,
+              model: modelRef,
+              deadline: deadline.toISOString(),
+              trace: injectTraceContext({}),
+            },
+            jobId,
+          ),
+      );
+    }
+    const report = await collector.wait(deadline, deps.signal);
+    for (const outcome of report.outcomes) {
+      const jobId = jobIds.get(outcome.hospital);
+      if (outcome.status !== 'ok' && jobId) await deps.discardRoundJob(outcome.hospital, jobId);
+    }
+    const answered = report.outcomes.filter((outcome) => outcome.status === 'ok').length;
+    const needed = spec.minHospitals ?? 1;
+    if (answered < needed) {
+      const failures = report.outcomes
+        .filter((outcome) => outcome.status !== 'ok')
+        .map((outcome) => `${outcome.hospital}: ${outcome.code} ${outcome.reason}`)
+        .join('; ');
+      throw new FedpetError(
+        ErrorCodes.noUpdates,
+        `round ${round}: ${answered} of ${spec.hospitals.length} hospitals answered, ${needed} needed (${failures})`,
+      );
+    }
+    if (kind === 'train' && report.average) {
+      const average = report.average;
+      await withSpan('round.aggregate', { attributes: { 'fedpet.updates': answered, 'fedpet.samples': report.totalSamples } }, async () =>
+        model.replace(average),
+      );
+    }
+    const metrics = combineMetrics(report.outcomes);
+    const durationMs = Date.now() - started;
+    await deps.publishProgress(fields, {
+      event: 'round.completed',
+      kind,
+      outcomes: report.outcomes,
+      metrics,
+      durationMs,
+      ...(kind === 'train' ? { model: modelRef } : {}),
+    });
+    logger.info('round completed', { round, kind, answered, metrics });
+    return {
+      round,
+      kind,
+      startedAt: new Date(started).toISOString(),
+      durationMs,
+      model: modelRef,
+      hospitals: report.outcomes,
+      metrics,
+      samples: report.totalSamples,
+    };
+  } finally {
+    closeRound();
+  }
+}
+
+function buildResults(
+  job: ExperimentJob,
+  startedAt: Date,
+  rounds: RoundRecord[],
+  status: 'completed' | 'failed',
+  error: { code: string; reason: string } | undefined,
+  model: { modelJson: BlobRef; weights: BlobRef; parameterCount: number } | undefined,
+) {
+  const finishedAt = new Date();
+  const training = rounds.filter((round) => round.kind === 'train');
+  const evaluation = rounds.find((round) => round.kind === 'evaluate');
+  return {
+    experimentId: job.experimentId,
+    name: job.spec.name,
+    status,
+    ...(error ? { error } : {}),
+    submittedAt: job.submittedAt,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    spec: job.spec,
+    rounds: training,
+    finalEvaluation: evaluation ?? null,
+    model: model ?? null,
+  };
+}
+
+function jsonBytes(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value, null, 2), 'utf8');
+}

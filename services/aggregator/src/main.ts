@@ -1,0 +1,132 @@
+import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
+import { encodeMessage } from '@fedpet/shared/contracts/frame';
+import { type ExperimentJob, experimentJobSchema, type ExperimentResultRef, type RoundJob } from '@fedpet/shared/contracts/jobs';
+import { formatIssues } from '@fedpet/shared/contracts/frame';
+import { EXPERIMENTS_QUEUE, queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
+import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
+import { connectRedis } from '@fedpet/shared/service/connect-redis';
+import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
+import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
+import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
+import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
+import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
+import { createBus } from '@fedpet/shared/transport/create-bus';
+import { Topics } from '@fedpet/shared/transport/topics';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { AGGREGATOR_HELP, readAggregatorConfig } from './config.ts';
+import { runExperiment } from './experiment-runner.ts';
+import { createGlobalModel } from './global-model.ts';
+import { UpdateInbox } from './update-inbox.ts';
+
+await runMain('fedpet-aggregator', async () => {
+  const config = readAggregatorConfig(process.argv.slice(2), process.env);
+  if (config === 'help') {
+    process.stdout.write(AGGREGATOR_HELP + '\n');
+    return 0;
+  }
+  const telemetry = startTelemetry('fedpet-aggregator');
+  const logger = createLogger({ service: 'aggregator', level: parseLogLevel(config.logLevel) });
+  const bus = await createBus(config.busUrl, {
+    namespace: config.namespace,
+    clientName: config.id,
+    onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
+  });
+  const redis = await connectRedis(config.redisUrl);
+  const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
+  const inbox = new UpdateInbox(logger);
+  const updates = await consumeEnvelopes(
+    bus,
+    { name: `${config.id}.updates`, topics: [Topics.allUpdates, Topics.allErrors], prefetch: 64 },
+    ['update', 'error'],
+    logger,
+    (message) => inbox.handle(message),
+  );
+  const nodes = await consumeEnvelopes(
+    bus,
+    { name: `${config.id}.status`, topics: [Topics.allStatus], prefetch: 16 },
+    ['node.status'],
+    logger,
+    async (message) => logger.debug('node status', { status: message.body }),
+  );
+
+  const trainQueues = new Map<string, Queue>();
+  const trainQueue = (hospital: string): Queue => {
+    let queue = trainQueues.get(hospital);
+    if (!queue) {
+      queue = new Queue(trainQueueName(hospital), queueOptions(config.redisUrl, config.namespace));
+      trainQueues.set(hospital, queue);
+    }
+    return queue;
+  };
+  const shutdown = new AbortController();
+
+  const publish = async (topic: string, frame: Buffer) => {
+    await bus.publish(topic, frame, injectTraceContext({}));
+  };
+
+  const processExperiment = async (job: Job): Promise<ExperimentResultRef> => {
+    const parsed = experimentJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const reason = `experiment job ${job.id}: ${formatIssues(parsed.error.issues)}`;
+      logger.error('invalid experiment job', { reason });
+      throw new UnrecoverableError(reason);
+    }
+    const data: ExperimentJob = parsed.data;
+    return withConsumerSpan(
+      'experiment.run',
+      data.trace,
+      { 'fedpet.experiment': data.experimentId, 'messaging.destination.name': EXPERIMENTS_QUEUE },
+      () =>
+        runExperiment(data, {
+          sender: config.id,
+          inbox,
+          logger,
+          signal: shutdown.signal,
+          putBlob: (bytes) => blobs.put(bytes),
+          enqueueRoundJob: async (roundJob: RoundJob, jobId: string) => {
+            await trainQueue(roundJob.hospital).add('round', roundJob, {
+              jobId,
+              attempts: 2,
+              backoff: { type: 'exponential', delay: 1000 },
+              removeOnComplete: { age: 24 * 3600, count: 1000 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+            });
+          },
+          discardRoundJob: async (hospital, jobId) => {
+            const pending = await trainQueue(hospital).getJob(jobId);
+            if (pending && (await pending.isWaiting())) await pending.remove();
+          },
+          publishProgress: (fields, progress) =>
+            publish(Topics.progress(fields.experimentId), encodeMessage('progress', fields, progress)),
+          announceModel: (fields, model, parameterCount) =>
+            publish(Topics.model(fields.experimentId), encodeMessage('model.announcement', fields, { model, parameterCount })),
+          createModel: (experiment) => createGlobalModel(experiment.spec.plan, experiment.spec.seed),
+        }),
+    );
+  };
+
+  const worker = new Worker(EXPERIMENTS_QUEUE, processExperiment, {
+    ...queueOptions(config.redisUrl, config.namespace),
+    concurrency: config.concurrency,
+  });
+  worker.on('failed', (job, error) => logger.error('experiment job failed', { jobId: job?.id, error }));
+  worker.on('error', (error) => logger.warn('experiment worker error', { error }));
+  await worker.waitUntilReady();
+  logger.info('aggregator ready', {
+    bus: bus.kind,
+    namespace: config.namespace,
+    tracing: telemetry.exporting ? telemetry.endpoint : 'off',
+  });
+
+  await onShutdownSignal(async (signal) => {
+    logger.info('shutting down', { signal });
+    shutdown.abort();
+    await worker.close();
+    await Promise.all([updates.close(), nodes.close()]);
+    await Promise.all([...trainQueues.values()].map((queue) => queue.close()));
+    await bus.close();
+    redis.disconnect();
+    await telemetry.shutdown();
+  });
+  return 0;
+});

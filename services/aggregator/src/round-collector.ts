@@ -1,0 +1,162 @@
+import { FedAvgAccumulator } from '@fedpet/shared/aggregation/fedavg';
+import { ChunkAssembler } from '@fedpet/shared/codec/chunking';
+import { decodeTensors, flattenTensors } from '@fedpet/shared/codec/tensor-codec';
+import type { HospitalOutcome, UpdateBody } from '@fedpet/shared/contracts/messages';
+import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
+
+export interface RoundReport {
+  outcomes: HospitalOutcome[];
+  /** The weighted average, or undefined for evaluation rounds or when nobody answered. */
+  average: Float32Array | undefined;
+  totalSamples: number;
+}
+
+interface Expected {
+  kind: 'train' | 'evaluate';
+  hospitals: readonly string[];
+  /** Parameters a training update must carry (the flat model length). */
+  parameterCount: number;
+}
+
+/**
+ * Collects one round's answers. Update chunks are reassembled per update
+ * (SHA-256 checked per chunk and over the whole) and folded into a running
+ * FedAvg sum as soon as an update is complete, then dropped: memory holds
+ * the sum plus the updates still arriving, never all of them.
+ */
+export class RoundCollector {
+  private readonly accumulator: FedAvgAccumulator | undefined;
+  private readonly assemblers = new Map<string, ChunkAssembler>();
+  private readonly outcomes = new Map<string, HospitalOutcome>();
+  private readonly listeners = new Set<(outcome: HospitalOutcome) => void>();
+  private settle: (() => void) | undefined;
+  private readonly done: Promise<void>;
+  /** An update is the model's weights plus the codec header: anything far bigger is refused before allocation. */
+  private readonly maxUpdateBytes: number;
+
+  constructor(private readonly expected: Expected) {
+    this.accumulator = expected.kind === 'train' ? new FedAvgAccumulator(expected.parameterCount) : undefined;
+    this.maxUpdateBytes = expected.kind === 'train' ? expected.parameterCount * 4 + 1024 * 1024 : 1024;
+    this.done = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  onOutcome(listener: (outcome: HospitalOutcome) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Handles one update chunk; throws a non-retryable FedpetError for anything invalid. */
+  addChunk(sender: string, body: UpdateBody, payload: Buffer): void {
+    this.checkSender(sender, body.hospital);
+    if (body.kind !== this.expected.kind) {
+      throw new FedpetError(ErrorCodes.invalidMessage, `${body.hospital}: ${body.kind} update in a ${this.expected.kind} round`);
+    }
+    if (this.outcomes.has(body.hospital)) return; // duplicate or late redelivery: already counted
+    let assembler = this.assemblers.get(body.updateId);
+    if (!assembler) {
+      assembler = new ChunkAssembler({ expectedSha256: body.payload.payloadSha256, maxTotalBytes: this.maxUpdateBytes });
+      this.assemblers.set(body.updateId, assembler);
+    }
+    let complete: boolean;
+    try {
+      complete = assembler.add({ ...body.payload, data: payload });
+    } catch (error) {
+      this.assemblers.delete(body.updateId);
+      this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
+      throw error;
+    }
+    if (!complete) return;
+    this.assemblers.delete(body.updateId);
+    try {
+      if (this.accumulator) {
+        const flat = flattenTensors(decodeTensors(assembler.result())).values;
+        if (flat.length !== this.expected.parameterCount) {
+          throw new FedpetError(
+            ErrorCodes.invalidMessage,
+            `${body.hospital}: update has ${flat.length} parameters, the model has ${this.expected.parameterCount}`,
+          );
+        }
+        if (body.numSamples <= 0) {
+          throw new FedpetError(ErrorCodes.invalidMessage, `${body.hospital}: training update with no samples`);
+        }
+        this.accumulator.add(flat, body.numSamples);
+      } else {
+        assembler.result(); // evaluation answers carry no tensors; still verify the (empty) payload
+      }
+    } catch (error) {
+      this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
+      throw error;
+    }
+    this.record({
+      hospital: body.hospital,
+      status: 'ok',
+      numSamples: body.numSamples,
+      metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
+    });
+  }
+
+  /** A hospital reported that it could not do the job. */
+  addError(sender: string, hospital: string, code: string, reason: string): void {
+    this.checkSender(sender, hospital);
+    if (this.outcomes.has(hospital)) return;
+    this.record({ hospital, status: 'failed', code, reason });
+  }
+
+  /** Resolves when every hospital answered, or at the deadline (missing ones then count as failed). */
+  async wait(deadline: Date, signal?: AbortSignal): Promise<RoundReport> {
+    const remaining = Math.max(0, deadline.getTime() - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, remaining);
+    });
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([this.done, timeout, aborted]);
+    clearTimeout(timer);
+    if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
+    for (const hospital of this.expected.hospitals) {
+      if (!this.outcomes.has(hospital)) {
+        this.record({
+          hospital,
+          status: 'failed',
+          code: ErrorCodes.roundTimeout,
+          reason: `no answer before the round deadline ${deadline.toISOString()}`,
+        });
+      }
+    }
+    this.assemblers.clear();
+    const outcomes = this.expected.hospitals.map((hospital) => this.outcomes.get(hospital)!);
+    const accumulator = this.accumulator;
+    const folded = accumulator !== undefined && accumulator.count > 0;
+    return {
+      outcomes,
+      average: folded ? accumulator.result() : undefined,
+      totalSamples: outcomes.reduce((sum, outcome) => sum + (outcome.numSamples ?? 0), 0),
+    };
+  }
+
+  private checkSender(sender: string, hospital: string): void {
+    if (sender !== hospital) {
+      throw new FedpetError(ErrorCodes.invalidMessage, `sender "${sender}" reported for hospital "${hospital}"`);
+    }
+    if (!this.expected.hospitals.includes(hospital)) {
+      throw new FedpetError(ErrorCodes.invalidMessage, `hospital "${hospital}" is not part of this round`);
+    }
+  }
+
+  private record(outcome: HospitalOutcome): void {
+    if (this.outcomes.has(outcome.hospital)) return;
+    this.outcomes.set(outcome.hospital, outcome);
+    for (const listener of this.listeners) listener(outcome);
+    if (this.outcomes.size === this.expected.hospitals.length) this.settle?.();
+  }
+}
+
+function codeAndReason(error: unknown): { code: string; reason: string } {
+  if (error instanceof FedpetError) return { code: error.code, reason: error.message };
+  return { code: ErrorCodes.internal, reason: error instanceof Error ? error.message : String(error) };
+}
+
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [prefix + key, value]));
+}

@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { ConfigReader, type CommonConfig, readCommonConfig } from '@fedpet/shared/config/env-reader';
+import { type BackendPreference, backendPreferences } from '@fedpet/shared/ml/backend';
+
+export const TRAINER_HELP = `fedpet-trainer — a hospital's training worker
+
+Pulls round jobs from its hospital's queue "train.<hospital>", trains the
+experiment's plan on local data with TensorFlow.js, and publishes the model
+update (chunked, SHA-256 verified). Raw data never leaves this process: only
+model parameters, sample counts and aggregate metrics do.
+
+Usage: fedpet-trainer --hospital <id> --dataset <name>=<file.csv> [options]
+
+Options (each also settable by the environment variable shown):
+  --hospital <id>         this hospital's id (lowercase, digits, dashes)       FEDPET_HOSPITAL
+  --dataset <name>=<csv>  a dataset this hospital offers; repeatable          FEDPET_DATASETS
+                          (environment: comma-separated name=path pairs)
+  --backend <name>        tensorflow | wasm | cpu (default: best that loads)  FEDPET_BACKEND
+  --workers <n>           round jobs trained at once (default 1)              FEDPET_WORKERS
+  --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
+  --bus <url>             amqp://… (RabbitMQ) or mqtt://… (MQTT 5)             FEDPET_BUS_URL
+                          default amqp://guest:guest@127.0.0.1:5672
+  --redis <url>           Redis for job queues and model blobs                FEDPET_REDIS_URL
+                          default redis://127.0.0.1:6379
+  --namespace <name>      exchange, topic root and key prefix (default fedpet) FEDPET_NAMESPACE
+  -h, --help              show this help
+
+Backends are tried in the order tfjs-node-gpu, tfjs-node, wasm, cpu; the
+chosen one is logged and reported in node status. Logs are JSON lines on
+stderr; set OTEL_EXPORTER_OTLP_ENDPOINT to export traces.`;
+
+export interface DatasetConfig {
+  name: string;
+  path: string;
+}
+
+export interface TrainerConfig extends CommonConfig {
+  hospital: string;
+  datasets: DatasetConfig[];
+  backend: BackendPreference | undefined;
+  workers: number;
+  heartbeatSeconds: number;
+}
+
+export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): TrainerConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      hospital: { type: 'string' },
+      dataset: { type: 'string', multiple: true },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
+      heartbeat: { type: 'string' },
+      bus: { type: 'string' },
+      redis: { type: 'string' },
+      namespace: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const reader = new ConfigReader(env);
+  const common = readCommonConfig(reader, values);
+  const hospital = reader.pattern(
+    'hospital (--hospital or FEDPET_HOSPITAL)',
+    values.hospital ?? env.FEDPET_HOSPITAL,
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'lowercase letters, digits and dashes',
+  );
+  const datasetSpecs = values.dataset ?? (env.FEDPET_DATASETS ? env.FEDPET_DATASETS.split(',') : []);
+  const datasets: DatasetConfig[] = [];
+  for (const spec of datasetSpecs) {
+    const match = /^([A-Za-z0-9._-]+)=(.+)$/.exec(spec.trim());
+    if (!match) {
+      reader.problem(`dataset "${spec}" must be <name>=<path>`);
+      continue;
+    }
+    datasets.push({ name: match[1]!, path: match[2]! });
+  }
+  if (datasets.length === 0) reader.problem('at least one dataset is required (--dataset <name>=<file.csv>)');
+  const backendName = reader.optionalString('FEDPET_BACKEND', values.backend);
+  if (backendName !== undefined && !(backendPreferences as readonly string[]).includes(backendName)) {
+    reader.problem(`backend "${backendName}" must be one of ${backendPreferences.join(', ')}`);
+  }
+  const config: TrainerConfig = {
+    ...common,
+    hospital,
+    datasets,
+    backend: backendName as BackendPreference | undefined,
+    workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),
+    heartbeatSeconds: reader.integer('FEDPET_HEARTBEAT_SECONDS', 5, 1, 3600, values.heartbeat),
+  };
+  reader.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,163 @@
+import { hostname } from 'node:os';
+import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
+import { encodeMessage, formatIssues } from '@fedpet/shared/contracts/frame';
+import { roundJobSchema } from '@fedpet/shared/contracts/jobs';
+import { describeError } from '@fedpet/shared/errors/fedpet-error';
+import { queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
+import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
+import { selectBackend } from '@fedpet/shared/ml/backend';
+import { connectRedis } from '@fedpet/shared/service/connect-redis';
+import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
+import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
+import { withConsumerSpan, withProducerSpan } from '@fedpet/shared/telemetry/spans';
+import { createBus } from '@fedpet/shared/transport/create-bus';
+import { Topics } from '@fedpet/shared/transport/topics';
+import { publishUpdate } from '@fedpet/shared/transport/update-publisher';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { readTrainerConfig, TRAINER_HELP } from './config.ts';
+import { DatasetRegistry } from './dataset-registry.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { handleRoundJob } from './round-handler.ts';
+
+const SOFTWARE_VERSION = '0.1.0';
+
+await runMain('fedpet-trainer', async () => {
+  const config = readTrainerConfig(process.argv.slice(2), process.env);
+  if (config === 'help') {
+    process.stdout.write(TRAINER_HELP + '\n');
+    return 0;
+  }
+  const telemetry = startTelemetry(`fedpet-trainer-${config.hospital}`);
+  const workerId = `${config.hospital}-${hostname()}-${process.pid}`;
+  const logger = createLogger(
+    { service: 'trainer', level: parseLogLevel(config.logLevel) },
+    { hospital: config.hospital, workerId },
+  );
+  // Local checks first: a missing dataset is reported before any broker is touched.
+  const datasets = await DatasetRegistry.open(config.datasets);
+  const backend = await selectBackend(config.backend);
+  logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
+
+  const bus = await createBus(config.busUrl, {
+    namespace: config.namespace,
+    clientName: workerId,
+    onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
+  });
+  const redis = await connectRedis(config.redisUrl);
+  const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
+  const shutdown = new AbortController();
+  const heartbeat = startHeartbeat({
+    bus,
+    hospital: config.hospital,
+    workerId,
+    backend,
+    datasets,
+    intervalSeconds: config.heartbeatSeconds,
+    softwareVersion: SOFTWARE_VERSION,
+    logger,
+  });
+  let active = 0;
+
+  const processRoundJob = async (job: Job): Promise<{ updateId?: string; chunks?: number; error?: string }> => {
+    const parsed = roundJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const reason = `round job ${job.id}: ${formatIssues(parsed.error.issues)}`;
+      logger.error('invalid round job', { reason });
+      throw new UnrecoverableError(reason);
+    }
+    const roundJob = parsed.data;
+    const fields = { experimentId: roundJob.experimentId, round: roundJob.round, sender: config.hospital };
+    if (++active === 1) await heartbeat.setState('busy');
+    try {
+      return await withConsumerSpan(
+        'round.train',
+        roundJob.trace,
+        {
+          'fedpet.experiment': roundJob.experimentId,
+          'fedpet.round': roundJob.round,
+          'fedpet.hospital': config.hospital,
+          'fedpet.round.kind': roundJob.kind,
+        },
+        async () => {
+          try {
+            const update = await handleRoundJob(roundJob, {
+              hospital: config.hospital,
+              backend,
+              datasets,
+              logger,
+              signal: shutdown.signal,
+              getBlob: (ref) => blobs.get(ref),
+            });
+            const sent = await withProducerSpan(
+              'update.publish',
+              { 'messaging.destination.name': Topics.update(roundJob.experimentId, config.hospital) },
+              () =>
+                publishUpdate(
+                  bus,
+                  fields,
+                  {
+                    hospital: config.hospital,
+                    kind: roundJob.kind,
+                    numSamples: update.numSamples,
+                    metrics: update.metrics,
+                    timingsMs: update.timingsMs,
+                  },
+                  update.payload,
+                ),
+            );
+            logger.info('update published', {
+              experimentId: roundJob.experimentId,
+              round: roundJob.round,
+              kind: roundJob.kind,
+              numSamples: update.numSamples,
+              chunks: sent.chunks,
+            });
+            return { updateId: sent.updateId, chunks: sent.chunks };
+          } catch (error) {
+            const { code, reason, retryable } = describeError(error);
+            logger.error('round job failed', { experimentId: roundJob.experimentId, round: roundJob.round, code, reason });
+            const finalAttempt = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+            if (finalAttempt) {
+              // Tell the aggregator now rather than letting it wait for the deadline.
+              await bus
+                .publish(
+                  Topics.error(roundJob.experimentId, config.hospital),
+                  encodeMessage('error', fields, { code, reason, retryable, hospital: config.hospital }),
+                )
+                .catch((publishError: unknown) => logger.warn('could not publish error reply', { error: publishError }));
+            }
+            if (!retryable) throw new UnrecoverableError(`${code}: ${reason}`);
+            throw error;
+          }
+        },
+      );
+    } finally {
+      if (--active === 0 && !shutdown.signal.aborted) await heartbeat.setState('ready');
+    }
+  };
+
+  const worker = new Worker(trainQueueName(config.hospital), processRoundJob, {
+    ...queueOptions(config.redisUrl, config.namespace),
+    concurrency: config.workers,
+  });
+  worker.on('error', (error) => logger.warn('round worker error', { error }));
+  await worker.waitUntilReady();
+  logger.info('trainer ready', {
+    queue: trainQueueName(config.hospital),
+    bus: bus.kind,
+    datasets: datasets.summary(),
+    tracing: telemetry.exporting ? telemetry.endpoint : 'off',
+  });
+
+  await onShutdownSignal(async (signal) => {
+    logger.info('shutting down: finishing the job in hand', { signal });
+    await heartbeat.setState('stopping');
+    heartbeat.stop();
+    await worker.close();
+    shutdown.abort();
+    await bus.close();
+    redis.disconnect();
+    await telemetry.shutdown();
+  });
+  return 0;
+});

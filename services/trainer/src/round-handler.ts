@@ -1,0 +1,85 @@
+import { decodeTensors, encodeTensors } from '@fedpet/shared/codec/tensor-codec';
+import type { BlobRef } from '@fedpet/shared/contracts/common';
+import type { RoundJob } from '@fedpet/shared/contracts/jobs';
+import type { SelectedBackend } from '@fedpet/shared/ml/backend';
+import { buildModel, getWeights, setWeights } from '@fedpet/shared/ml/model';
+import { deriveSeed } from '@fedpet/shared/ml/random';
+import { splitTrainValidation } from '@fedpet/shared/ml/tabular-dataset';
+import { evaluate, trainLocal } from '@fedpet/shared/ml/train';
+import { withSpan } from '@fedpet/shared/telemetry/spans';
+import type { Logger } from '@fedpet/shared/log/logger';
+import type { DatasetRegistry } from './dataset-registry.ts';
+
+export interface RoundHandlerDeps {
+  hospital: string;
+  backend: SelectedBackend;
+  datasets: DatasetRegistry;
+  logger: Logger;
+  getBlob(ref: BlobRef): Promise<Buffer>;
+  signal: AbortSignal;
+}
+
+export interface LocalUpdate {
+  numSamples: number;
+  metrics: Record<string, number>;
+  timingsMs: Record<string, number>;
+  /** Encoded weights after local training; empty for evaluation rounds. */
+  payload: Uint8Array;
+}
+
+/**
+ * One round job: fetch the global model, evaluate it on the local
+ * validation split, train it on the local training split (training rounds),
+ * and publish the new weights with sample counts and aggregate metrics.
+ * The split is fixed by the experiment seed, so it is the same every round.
+ */
+export async function handleRoundJob(job: RoundJob, deps: RoundHandlerDeps): Promise<LocalUpdate> {
+  const started = performance.now();
+  const data = await deps.datasets.load(job.dataset, job.plan);
+  const { train, validation } = splitTrainValidation(data, job.validationFraction, job.seed);
+  const loaded = performance.now();
+  const weights = decodeTensors(await deps.getBlob(job.model));
+  const model = buildModel(job.plan, job.seed);
+  try {
+    setWeights(model, weights);
+    const fetched = performance.now();
+    const metrics: Record<string, number> = { valSamples: validation.rows };
+    if (validation.rows > 0) {
+      const before = await evaluate(model, validation, job.plan);
+      metrics.valLoss = before.loss;
+      if (before.accuracy !== undefined) metrics.valAccuracy = before.accuracy;
+      if (before.auc !== undefined) metrics.valAuc = before.auc;
+      if (before.mae !== undefined) metrics.valMae = before.mae;
+    }
+    if (job.kind === 'evaluate') {
+      return {
+        numSamples: 0,
+        metrics,
+        timingsMs: { data: loaded - started, model: fetched - loaded, evaluate: performance.now() - fetched },
+        payload: new Uint8Array(0),
+      };
+    }
+    const trainingSeed = deriveSeed(job.seed, 'train', job.round, deps.hospital);
+    const result = await withSpan(
+      'train.local',
+      { attributes: { 'fedpet.backend': deps.backend.name, 'fedpet.samples': train.rows } },
+      () =>
+        trainLocal(model, train, job.hyperparameters, job.plan, trainingSeed, {
+          signal: deps.signal,
+          onProgress: (epoch, loss) => deps.logger.debug('epoch done', { round: job.round, epoch, loss }),
+        }),
+    );
+    const trained = performance.now();
+    metrics.trainLoss = result.epochLosses.at(-1) ?? Number.NaN;
+    metrics.steps = result.steps;
+    const payload = encodeTensors(getWeights(model));
+    return {
+      numSamples: result.numSamples,
+      metrics,
+      timingsMs: { data: loaded - started, model: fetched - loaded, train: trained - fetched },
+      payload,
+    };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Bus topics (dot-separated; see bus.ts). Ids are restricted to
+ * [a-z0-9-] by the contracts, so they are always a single topic word.
+ */
+export const Topics = {
+  update: (experimentId: string, hospital: string) => `update.${experimentId}.${hospital}`,
+  allUpdates: 'update.#',
+  error: (experimentId: string, hospital: string) => `error.${experimentId}.${hospital}`,
+  allErrors: 'error.#',
+  progress: (experimentId: string) => `progress.${experimentId}`,
+  model: (experimentId: string) => `model.${experimentId}`,
+  status: (hospital: string) => `status.${hospital}`,
+  allStatus: 'status.*',
+} as const;
