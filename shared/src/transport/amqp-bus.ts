@@ -219,27 +219,29 @@ class AmqpBus implements Bus {
   private async reconnectLoop(): Promise<void> {
     let delay = BACKOFF_FIRST_MS;
     let attempts = 0;
-    let reportedUnreachable = false;
-    while (!this.closing) {
-      try {
-        await sleep(jittered(delay), undefined, { signal: this.stopReconnect.signal });
-      } catch {
-        return; // close() aborted the wait
+    // Reported once, when publishes start failing; the loop keeps trying so the bus can still recover.
+    const unreachable = setTimeout(() => {
+      this.emit({ type: 'unreachable', sinceMs: Date.now() - this.disconnectedAt, reason: this.lastError });
+    }, this.giveUpMs);
+    try {
+      while (!this.closing) {
+        try {
+          await sleep(jittered(delay), undefined, { signal: this.stopReconnect.signal });
+        } catch {
+          return; // close() aborted the wait
+        }
+        attempts += 1;
+        try {
+          await this.open(Date.now() + Math.max(BACKOFF_MAX_MS, this.options.connectTimeoutMs ?? 0));
+          this.emit({ type: 'reconnected', attempts });
+          return;
+        } catch (error) {
+          this.lastError = errorReason(error);
+        }
+        delay = Math.min(delay * 2, BACKOFF_MAX_MS);
       }
-      attempts += 1;
-      try {
-        await this.open(Date.now() + Math.max(BACKOFF_MAX_MS, this.options.connectTimeoutMs ?? 0));
-        this.emit({ type: 'reconnected', attempts });
-        return;
-      } catch (error) {
-        this.lastError = errorReason(error);
-      }
-      const sinceMs = Date.now() - this.disconnectedAt;
-      if (!reportedUnreachable && sinceMs >= this.giveUpMs) {
-        reportedUnreachable = true;
-        this.emit({ type: 'unreachable', sinceMs, reason: this.lastError });
-      }
-      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+    } finally {
+      clearTimeout(unreachable);
     }
   }
 
@@ -362,6 +364,7 @@ class AmqpBus implements Bus {
   }
 
   async deleteSubscription(name: string): Promise<void> {
+    if (this.closing) throw new FedpetError(ErrorCodes.brokerUnavailable, 'bus is closed');
     for (const subscription of [...this.subscriptions]) {
       if (subscription.name === name) await subscription.close();
     }

@@ -359,6 +359,7 @@ class MqttBus implements Bus {
   }
 
   async deleteSubscription(name: string): Promise<void> {
+    if (this.closing) throw new FedpetError(ErrorCodes.brokerUnavailable, 'bus is closed');
     for (const subscription of [...this.subscriptions]) {
       if (subscription.name === name) await subscription.close();
     }
