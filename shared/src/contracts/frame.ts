@@ -93,7 +93,7 @@ export function decodeMessage(frame: Uint8Array, expected?: readonly MessageType
 
 export function formatIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
   return issues
-    .slice(0, 5)
+    .slice(0, 10)
     .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
     .join('; ');
 }

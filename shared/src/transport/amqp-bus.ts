@@ -35,6 +35,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_GIVE_UP_MS = 60_000;
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
+/** Shortest time worth a connection attempt at start. */
+const MIN_ATTEMPT_MS = 100;
 /** What amqplib's confirm callback reports when the broker nacks a publish. */
 const NACKED = 'message nacked';
 
@@ -139,8 +141,9 @@ class AmqpBus implements Bus {
       } catch (error) {
         this.lastError = errorReason(error);
       }
-      const wait = Math.min(jittered(delay), deadline - Date.now());
-      if (wait <= 0) break;
+      const wait = jittered(delay);
+      // No attempt squeezed into the last moments: it would only replace the real reason with a timeout.
+      if (Date.now() + wait + MIN_ATTEMPT_MS > deadline) break;
       await sleep(wait);
       delay = Math.min(delay * 2, BACKOFF_MAX_MS);
     }
@@ -353,7 +356,15 @@ class AmqpBus implements Bus {
       throw new FedpetError(ErrorCodes.invalidConfig, `subscription "${options.name}" has no topics`);
     const subscription = new AmqpSubscription(this, options, handler);
     const model = await this.connection();
-    await subscription.attach(model);
+    try {
+      await subscription.attach(model);
+    } catch (error) {
+      throw new FedpetError(
+        ErrorCodes.brokerUnavailable,
+        `could not subscribe "${options.name}" on RabbitMQ: ${errorReason(error)}`,
+        { retryable: true, cause: error },
+      );
+    }
     // Registered after the first attach so a failed subscribe leaves nothing to re-attach.
     this.subscriptions.add(subscription);
     return subscription;
@@ -379,12 +390,15 @@ class AmqpBus implements Bus {
     if (this.closing) return;
     this.closing = true;
     this.stopReconnect.abort();
-    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([...this.publishing]);
+    // Publishes waiting for a reconnection fail now rather than hold close() until the give-up time.
     for (const waiter of this.waiters.splice(0)) {
       clearTimeout(waiter.timer);
-      waiter.reject(new FedpetError(ErrorCodes.brokerUnavailable, 'bus is closed'));
+      waiter.reject(
+        new FedpetError(ErrorCodes.brokerUnavailable, 'bus closed while the broker was unreachable'),
+      );
     }
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    await Promise.allSettled([...this.publishing]);
     await this.reconnecting;
     const model = this.model;
     this.model = null;

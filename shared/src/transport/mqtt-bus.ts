@@ -259,8 +259,7 @@ class MqttBus implements Bus {
     );
   }
 
-  private failWaitingPublishes(): void {
-    const error = this.unavailable();
+  private failWaitingPublishes(error: FedpetError = this.unavailable()): void {
     for (const reject of this.waitingForPuback) reject(error);
     this.waitingForPuback.clear();
   }
@@ -380,6 +379,14 @@ class MqttBus implements Bus {
     if (this.closing) return;
     this.closing = true;
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    // Offline, mqtt.js would hold these until the give-up time; fail them now instead.
+    if (!this.publisher?.connected) {
+      this.failWaitingPublishes(
+        new FedpetError(ErrorCodes.brokerUnavailable, 'bus closed while the broker was unreachable', {
+          retryable: true,
+        }),
+      );
+    }
     await Promise.allSettled([...this.publishing]);
     this.publisherWatch?.stop();
     const publisher = this.publisher;
@@ -440,7 +447,12 @@ class MqttSubscription implements Subscription {
     } catch (error) {
       this.watch.stop();
       await endClient(client);
-      throw error;
+      if (error instanceof FedpetError) throw error;
+      throw new FedpetError(
+        ErrorCodes.brokerUnavailable,
+        `could not subscribe "${this.name}" on the MQTT broker: ${errorReason(error)}`,
+        { retryable: true, cause: error },
+      );
     }
   }
 
