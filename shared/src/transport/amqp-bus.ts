@@ -109,6 +109,7 @@ class AmqpBus implements Bus {
   private readonly publishing = new Set<Promise<void>>();
   private waiters: Waiter[] = [];
   private disconnectedAt = 0;
+  private unreachableReported = false;
   private lastError = '';
   private closing = false;
   private reconnecting: Promise<void> | null = null;
@@ -214,6 +215,7 @@ class AmqpBus implements Bus {
     this.publisher = null;
     if (this.closing) return;
     this.disconnectedAt = Date.now();
+    this.unreachableReported = false;
     this.lastError = error ? errorReason(error) : 'connection closed by broker';
     this.emit({ type: 'disconnected', reason: this.lastError });
     this.reconnecting = this.reconnectLoop();
@@ -222,10 +224,8 @@ class AmqpBus implements Bus {
   private async reconnectLoop(): Promise<void> {
     let delay = BACKOFF_FIRST_MS;
     let attempts = 0;
-    // Reported once, when publishes start failing; the loop keeps trying so the bus can still recover.
-    const unreachable = setTimeout(() => {
-      this.emit({ type: 'unreachable', sinceMs: Date.now() - this.disconnectedAt, reason: this.lastError });
-    }, this.giveUpMs);
+    // The loop keeps trying after the give-up time so the bus can still recover.
+    const unreachable = setTimeout(() => this.reportUnreachable(), this.giveUpMs);
     try {
       while (!this.closing) {
         try {
@@ -248,7 +248,15 @@ class AmqpBus implements Bus {
     }
   }
 
+  /** Once per outage, and always before the first publish fails because of it. */
+  private reportUnreachable(): void {
+    if (this.unreachableReported) return;
+    this.unreachableReported = true;
+    this.emit({ type: 'unreachable', sinceMs: Date.now() - this.disconnectedAt, reason: this.lastError });
+  }
+
   private unavailable(): FedpetError {
+    this.reportUnreachable();
     return new FedpetError(
       ErrorCodes.brokerUnavailable,
       `RabbitMQ at ${redactUrl(this.url)} unreachable for ${Date.now() - this.disconnectedAt} ms: ${this.lastError}`,

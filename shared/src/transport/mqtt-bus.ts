@@ -147,6 +147,7 @@ class ConnectionWatch {
   private attempts = 0;
   private lastError = 'connection lost';
   private unreachableTimer: NodeJS.Timeout | undefined;
+  private unreachable = false;
   private stopped = false;
 
   constructor(
@@ -177,6 +178,7 @@ class ConnectionWatch {
     this.downSince = Date.now();
     this.emit({ type: 'disconnected', reason: `${this.label}: ${this.lastError}` });
     this.unreachableTimer = setTimeout(() => {
+      this.unreachable = true;
       this.emit({ type: 'unreachable', sinceMs: this.giveUpMs, reason: `${this.label}: ${this.lastError}` });
       this.onUnreachable();
     }, this.giveUpMs);
@@ -187,13 +189,14 @@ class ConnectionWatch {
     clearTimeout(this.unreachableTimer);
     this.emit({ type: 'reconnected', attempts: this.attempts });
     this.downSince = null;
+    this.unreachable = false;
     this.attempts = 0;
     this.lastError = 'connection lost';
   }
 
   /** Down for longer than the give-up time: publishes fail fast instead of queueing. */
   gaveUp(): boolean {
-    return this.downSince !== null && Date.now() - this.downSince >= this.giveUpMs;
+    return this.unreachable;
   }
 
   reason(): string {
