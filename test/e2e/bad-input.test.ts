@@ -47,7 +47,15 @@ test('a malformed experiment spec names the file and the field, and exits 2', as
   await writeFile(spec, 'name: Bad Name\nrounds: 0\nplan: { kind: tabular-mlp }\n');
   const federation = join(work, 'federation.yaml');
   await writeFile(federation, 'name: f\nhospitals: [{ id: h1, datasets: { tabular: h1.csv } }]\n');
-  const result = await runCli(cli.fedpet, ['sandbox', '--federation', federation, '--experiment', spec, '--out', work]);
+  const result = await runCli(cli.fedpet, [
+    'sandbox',
+    '--federation',
+    federation,
+    '--experiment',
+    spec,
+    '--out',
+    work,
+  ]);
   assert.equal(result.code, 2);
   const line = oneLine(result.stderr);
   assert.ok(line.includes(spec), line);
@@ -58,9 +66,13 @@ test('a malformed experiment spec names the file and the field, and exits 2', as
 test('a broker that is down at start is named in one line, with a non-zero exit', async () => {
   const csv = join(work, 'h1.csv');
   await writeFile(csv, 'x1,label\n1,0\n2,1\n');
-  const trainer = await runCli(cli.trainer, ['--hospital', 'h1', '--dataset', `tabular=${csv}`, '--bus', 'amqp://guest:secret@127.0.0.1:1'], {
-    env: { FEDPET_BACKEND: 'cpu' },
-  });
+  const trainer = await runCli(
+    cli.trainer,
+    ['--hospital', 'h1', '--dataset', `tabular=${csv}`, '--bus', 'amqp://guest:secret@127.0.0.1:1'],
+    {
+      env: { FEDPET_BACKEND: 'cpu' },
+    },
+  );
   assert.equal(trainer.code, 1);
   const line = oneLine(trainer.stderr);
   assert.match(line, /cannot reach RabbitMQ at amqp:\/\/guest:\*+@127\.0\.0\.1:1/);

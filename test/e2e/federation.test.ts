@@ -7,7 +7,11 @@ import { loadExperimentSpec } from '../../shared/src/contracts/spec-loader.ts';
 import { selectBackend } from '../../shared/src/ml/backend.ts';
 import { buildModel } from '../../shared/src/ml/model.ts';
 import { loadModel } from '../../shared/src/ml/model-export.ts';
-import { concatTabularData, loadTabularCsv, splitTrainValidation } from '../../shared/src/ml/tabular-dataset.ts';
+import {
+  concatTabularData,
+  loadTabularCsv,
+  splitTrainValidation,
+} from '../../shared/src/ml/tabular-dataset.ts';
 import { evaluate, trainLocal } from '../../shared/src/ml/train.ts';
 import { cli, runCli } from '../support/run-cli.ts';
 
@@ -21,7 +25,11 @@ const hospitals = ['h1', 'h2', 'h3'];
 let work: string;
 let results: {
   status: string;
-  rounds: { round: number; metrics: Record<string, number>; hospitals: { hospital: string; status: string; numSamples: number }[] }[];
+  rounds: {
+    round: number;
+    metrics: Record<string, number>;
+    hospitals: { hospital: string; status: string; numSamples: number }[];
+  }[];
   finalEvaluation: { metrics: Record<string, number> };
 };
 
@@ -56,9 +64,15 @@ test('every hospital trains in every round and the validation loss falls', () =>
     );
     assert.ok(round.hospitals.every((hospital) => hospital.numSamples > 0));
   }
-  const losses = [...results.rounds.map((round) => round.metrics.valLoss!), results.finalEvaluation.metrics.valLoss!];
+  const losses = [
+    ...results.rounds.map((round) => round.metrics.valLoss!),
+    results.finalEvaluation.metrics.valLoss!,
+  ];
   for (let i = 1; i < losses.length; i++) {
-    assert.ok(losses[i]! < losses[i - 1]!, `validation loss rose between evaluations ${i - 1} and ${i}: ${losses.join(', ')}`);
+    assert.ok(
+      losses[i]! < losses[i - 1]!,
+      `validation loss rose between evaluations ${i - 1} and ${i}: ${losses.join(', ')}`,
+    );
   }
 });
 
@@ -67,7 +81,11 @@ test('the federated model ends within 5% of the same model trained centrally on 
   await selectBackend('wasm');
   const splits = await Promise.all(
     hospitals.map(async (hospital) =>
-      splitTrainValidation(await loadTabularCsv(join(work, 'data', `${hospital}.csv`), spec.plan), spec.validationFraction, spec.seed),
+      splitTrainValidation(
+        await loadTabularCsv(join(work, 'data', `${hospital}.csv`), spec.plan),
+        spec.validationFraction,
+        spec.seed,
+      ),
     ),
   );
   const pooledTrain = concatTabularData(splits.map((split) => split.train));

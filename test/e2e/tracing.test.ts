@@ -32,7 +32,15 @@ test('one trace runs from the submit through every hospital to the aggregation',
     );
     const run = await runCli(
       cli.fedpet,
-      ['sandbox', '--federation', join(work, 'data', 'federation.yaml'), '--experiment', experiment, '--out', join(work, 'out')],
+      [
+        'sandbox',
+        '--federation',
+        join(work, 'data', 'federation.yaml'),
+        '--experiment',
+        experiment,
+        '--out',
+        join(work, 'out'),
+      ],
       { env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } },
     );
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
@@ -43,10 +51,23 @@ test('one trace runs from the submit through every hospital to the aggregation',
     const trace = receiver.spans.filter((span) => span.traceId === submit.traceId);
     const byId = new Map(trace.map((span) => [span.spanId, span]));
     const names = (service: string | RegExp) =>
-      new Set(trace.filter((span) => (typeof service === 'string' ? span.service === service : service.test(span.service))).map((s) => s.name));
+      new Set(
+        trace
+          .filter((span) =>
+            typeof service === 'string' ? span.service === service : service.test(span.service),
+          )
+          .map((s) => s.name),
+      );
 
     assert.ok(names('fedpet-aggregator').has('experiment.run'));
-    for (const name of ['round 1', 'round 2', 'round 3', 'round.job.enqueue', 'update receive', 'round.aggregate']) {
+    for (const name of [
+      'round 1',
+      'round 2',
+      'round 3',
+      'round.job.enqueue',
+      'update receive',
+      'round.aggregate',
+    ]) {
       assert.ok(names('fedpet-aggregator').has(name), `aggregator span "${name}" missing from the trace`);
     }
     for (const hospital of ['h1', 'h2', 'h3']) {
@@ -56,12 +77,21 @@ test('one trace runs from the submit through every hospital to the aggregation',
       }
     }
     // Every span but the root hangs off a span of the same trace: one tree, no orphans.
-    const orphans = trace.filter((span) => span !== submit && !(span.parentSpanId && byId.has(span.parentSpanId)));
-    assert.deepEqual(orphans.map((span) => `${span.service}:${span.name}`), []);
+    const orphans = trace.filter(
+      (span) => span !== submit && !(span.parentSpanId && byId.has(span.parentSpanId)),
+    );
+    assert.deepEqual(
+      orphans.map((span) => `${span.service}:${span.name}`),
+      [],
+    );
     // Each hospital's training descends from a round job the aggregator enqueued.
     const ancestors = (span: ReceivedSpan): string[] => {
       const chain: string[] = [];
-      for (let at = span.parentSpanId && byId.get(span.parentSpanId); at; at = at.parentSpanId ? byId.get(at.parentSpanId) : undefined) {
+      for (
+        let at = span.parentSpanId && byId.get(span.parentSpanId);
+        at;
+        at = at.parentSpanId ? byId.get(at.parentSpanId) : undefined
+      ) {
         chain.push(at.name);
       }
       return chain;

@@ -25,21 +25,27 @@ async function receiveUpdates(bus: Bus, name: string, expected: number) {
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const subscription = await consumeEnvelopes(bus, { name, topics: [Topics.allUpdates], prefetch: 8 }, ['update'], logger, async (message: DecodedMessage) => {
-    const body = message.body as UpdateBody;
-    frames.push(4 + message.payload.length);
-    let assembler = assemblers.get(body.updateId);
-    if (!assembler) {
-      assembler = new ChunkAssembler({ expectedSha256: body.payload.payloadSha256 });
-      assemblers.set(body.updateId, assembler);
-    }
-    try {
-      if (assembler.add({ ...body.payload, data: message.payload })) results.push(assembler.result());
-    } catch (error) {
-      results.push(error as Error);
-    }
-    if (results.length === expected) done();
-  });
+  const subscription = await consumeEnvelopes(
+    bus,
+    { name, topics: [Topics.allUpdates], prefetch: 8 },
+    ['update'],
+    logger,
+    async (message: DecodedMessage) => {
+      const body = message.body as UpdateBody;
+      frames.push(4 + message.payload.length);
+      let assembler = assemblers.get(body.updateId);
+      if (!assembler) {
+        assembler = new ChunkAssembler({ expectedSha256: body.payload.payloadSha256 });
+        assemblers.set(body.updateId, assembler);
+      }
+      try {
+        if (assembler.add({ ...body.payload, data: message.payload })) results.push(assembler.result());
+      } catch (error) {
+        results.push(error as Error);
+      }
+      if (results.length === expected) done();
+    },
+  );
   return { results, frames, finished, subscription };
 }
 
@@ -65,7 +71,10 @@ for (const kind of ['amqp', 'mqtt'] as const) {
         for (const { data, ...descriptor } of chunks) {
           const tampered = Buffer.from(data);
           if (descriptor.index === 2) tampered[0]! ^= 0x01;
-          await bus.publish(Topics.update('big-exp', 'h1'), encodeMessage('update', fields, { ...summary, updateId, payload: descriptor }, tampered));
+          await bus.publish(
+            Topics.update('big-exp', 'h1'),
+            encodeMessage('update', fields, { ...summary, updateId, payload: descriptor }, tampered),
+          );
         }
 
         await receiver.finished;
@@ -75,7 +84,11 @@ for (const kind of ['amqp', 'mqtt'] as const) {
         assert.ok(Buffer.isBuffer(big));
         const decoded = decodeTensors(big)[0]!;
         assert.deepEqual(decoded.shape, [2500, 5000]);
-        assert.ok(Buffer.from(decoded.values.buffer, decoded.values.byteOffset, decoded.values.byteLength).equals(Buffer.from(values.buffer)));
+        assert.ok(
+          Buffer.from(decoded.values.buffer, decoded.values.byteOffset, decoded.values.byteLength).equals(
+            Buffer.from(values.buffer),
+          ),
+        );
         assert.ok(broken instanceof Error);
         assert.match(broken.message, /chunk 2/);
         assert.equal((broken as Error & { code?: string }).code, 'INTEGRITY_ERROR');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
-import { roundJobSchema, type RoundJob } from '../../shared/src/contracts/jobs.ts';
+import { type RoundJob, roundJobSchema } from '../../shared/src/contracts/jobs.ts';
 import { queueOptions, trainQueueName } from '../../shared/src/jobs/queues.ts';
 import { testUrls, uniqueNamespace } from '../support/unique.ts';
 
@@ -24,7 +24,14 @@ function roundJob(hospital: string, round: number): RoundJob {
     experimentId: 'exp-q',
     round,
     hospital,
-    plan: { kind: 'tabular-mlp', task: 'regression', features: ['a'], label: 'b', hiddenUnits: [], activation: 'relu' },
+    plan: {
+      kind: 'tabular-mlp',
+      task: 'regression',
+      features: ['a'],
+      label: 'b',
+      hiddenUnits: [],
+      activation: 'relu',
+    },
     dataset: 'tabular',
     hyperparameters: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd' },
     seed: 1,
@@ -90,7 +97,11 @@ test('a retryable failure is retried; an unrecoverable one fails at once', async
     queueOptions(testUrls.redis, namespace),
   );
   opened.push(worker);
-  const flaky = await q.add('round', roundJob('h4', 1), { jobId: 'flaky', attempts: 3, backoff: { type: 'fixed', delay: 50 } });
+  const flaky = await q.add('round', roundJob('h4', 1), {
+    jobId: 'flaky',
+    attempts: 3,
+    backoff: { type: 'fixed', delay: 50 },
+  });
   const broken = await q.add('round', roundJob('h4', 1), { jobId: 'broken', attempts: 3 });
   assert.equal(await flaky.waitUntilFinished(events, 10_000), 'done');
   await assert.rejects(broken.waitUntilFinished(events, 10_000), /bad plan/);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigReader, type CommonConfig, readCommonConfig } from '@fedpet/shared/config/env-reader';
+import { type CommonConfig, ConfigReader, readCommonConfig } from '@fedpet/shared/config/env-reader';
 
 export const AGGREGATOR_HELP = `fedpet-aggregator — runs federated experiments
 

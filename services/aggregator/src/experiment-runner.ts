@@ -1,4 +1,3 @@
-import { SpanKind } from '@opentelemetry/api';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
 import type { ExperimentJob, ExperimentResultRef, RoundJob } from '@fedpet/shared/contracts/jobs';
@@ -8,6 +7,7 @@ import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fe
 import type { Logger } from '@fedpet/shared/log/logger';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
+import { SpanKind } from '@opentelemetry/api';
 import { combineMetrics } from './combine-metrics.ts';
 import type { GlobalModel } from './global-model.ts';
 import { RoundCollector } from './round-collector.ts';
@@ -60,7 +60,9 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
       const kind = round <= spec.rounds ? 'train' : 'evaluate';
       const record = await withSpan(
         `round ${round}`,
-        { attributes: { 'fedpet.experiment': experimentId, 'fedpet.round': round, 'fedpet.round.kind': kind } },
+        {
+          attributes: { 'fedpet.experiment': experimentId, 'fedpet.round': round, 'fedpet.round.kind': kind },
+        },
         () => runRound(job, round, kind, model, deps, logger),
       );
       rounds.push(record);
@@ -78,9 +80,19 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
   const modelJson = await deps.putBlob(artifacts.modelJson);
   const weights = await deps.putBlob(artifacts.weights);
   const results = await deps.putBlob(
-    jsonBytes(buildResults(job, startedAt, rounds, 'completed', undefined, { modelJson, weights, parameterCount: model.parameterCount })),
+    jsonBytes(
+      buildResults(job, startedAt, rounds, 'completed', undefined, {
+        modelJson,
+        weights,
+        parameterCount: model.parameterCount,
+      }),
+    ),
   );
-  await deps.publishProgress(fields(spec.rounds + 1), { event: 'experiment.completed', results, model: modelJson });
+  await deps.publishProgress(fields(spec.rounds + 1), {
+    event: 'experiment.completed',
+    results,
+    model: modelJson,
+  });
   logger.info('experiment completed', { rounds: spec.rounds });
   return { experimentId, status: 'completed', results, model: modelJson };
 }
@@ -100,7 +112,11 @@ async function runRound(
   await deps.announceModel(fields, modelRef, model.parameterCount);
   await deps.publishProgress(fields, { event: 'round.started', kind, model: modelRef });
 
-  const collector = new RoundCollector({ kind, hospitals: spec.hospitals, parameterCount: model.parameterCount });
+  const collector = new RoundCollector({
+    kind,
+    hospitals: spec.hospitals,
+    parameterCount: model.parameterCount,
+  });
   collector.onOutcome((outcome) => {
     deps.publishProgress(fields, { event: 'hospital.reported', outcome }).catch((error: unknown) => {
       logger.warn('could not publish progress', { error });
@@ -115,7 +131,10 @@ async function runRound(
       jobIds.set(hospital, jobId);
       await withSpan(
         'round.job.enqueue',
-        { kind: SpanKind.PRODUCER, attributes: { 'fedpet.hospital': hospital, 'messaging.destination.name': `train.${hospital}` } },
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { 'fedpet.hospital': hospital, 'messaging.destination.name': `train.${hospital}` },
+        },
         () =>
           deps.enqueueRoundJob(
             {
@@ -156,8 +175,10 @@ async function runRound(
     }
     if (kind === 'train' && report.average) {
       const average = report.average;
-      await withSpan('round.aggregate', { attributes: { 'fedpet.updates': answered, 'fedpet.samples': report.totalSamples } }, async () =>
-        model.replace(average),
+      await withSpan(
+        'round.aggregate',
+        { attributes: { 'fedpet.updates': answered, 'fedpet.samples': report.totalSamples } },
+        async () => model.replace(average),
       );
     }
     const metrics = combineMetrics(report.outcomes);

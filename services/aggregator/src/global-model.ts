@@ -1,8 +1,13 @@
-import { encodeTensors, flattenTensors, type TensorLayout, unflattenTensors } from '@fedpet/shared/codec/tensor-codec';
+import {
+  encodeTensors,
+  flattenTensors,
+  type TensorLayout,
+  unflattenTensors,
+} from '@fedpet/shared/codec/tensor-codec';
 import type { Plan } from '@fedpet/shared/contracts/experiment-spec';
 import { selectBackend } from '@fedpet/shared/ml/backend';
-import { modelToBytes } from '@fedpet/shared/ml/model-artifacts';
 import { buildModel, getWeights, setWeights } from '@fedpet/shared/ml/model';
+import { modelToBytes } from '@fedpet/shared/ml/model-artifacts';
 
 /**
  * The experiment's current global model: a flat parameter vector plus the

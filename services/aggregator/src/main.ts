@@ -1,13 +1,17 @@
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
-import { encodeMessage } from '@fedpet/shared/contracts/frame';
-import { type ExperimentJob, experimentJobSchema, type ExperimentResultRef, type RoundJob } from '@fedpet/shared/contracts/jobs';
-import { formatIssues } from '@fedpet/shared/contracts/frame';
+import { encodeMessage, formatIssues } from '@fedpet/shared/contracts/frame';
+import {
+  type ExperimentJob,
+  type ExperimentResultRef,
+  experimentJobSchema,
+  type RoundJob,
+} from '@fedpet/shared/contracts/jobs';
 import { EXPERIMENTS_QUEUE, queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
-import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
+import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
@@ -99,7 +103,10 @@ await runMain('fedpet-aggregator', async () => {
           publishProgress: (fields, progress) =>
             publish(Topics.progress(fields.experimentId), encodeMessage('progress', fields, progress)),
           announceModel: (fields, model, parameterCount) =>
-            publish(Topics.model(fields.experimentId), encodeMessage('model.announcement', fields, { model, parameterCount })),
+            publish(
+              Topics.model(fields.experimentId),
+              encodeMessage('model.announcement', fields, { model, parameterCount }),
+            ),
           createModel: (experiment) => createGlobalModel(experiment.spec.plan, experiment.spec.seed),
         }),
     );

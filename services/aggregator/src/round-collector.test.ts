@@ -37,10 +37,16 @@ test('updates arriving chunk by chunk, interleaved and out of order, fold into t
   const interleaved = [...a.reverse(), ...b].sort((x, y) => x.body.payload.index - y.body.payload.index);
   for (const chunk of interleaved) collector.addChunk(chunk.body.hospital, chunk.body, chunk.data);
   const report = await collector.wait(new Date(Date.now() + 1000));
-  assert.deepEqual(report.outcomes.map((outcome) => outcome.status), ['ok', 'ok']);
+  assert.deepEqual(
+    report.outcomes.map((outcome) => outcome.status),
+    ['ok', 'ok'],
+  );
   assert.equal(report.totalSamples, 400);
   const expected = [1, 2, 3, 4, 5, 6].map((value, i) => (value * 100 + [3, 4, 5, 6, 7, 8][i]! * 300) / 400);
-  assert.deepEqual([...report.average!].map((v) => Number(v.toFixed(5))), expected);
+  assert.deepEqual(
+    [...report.average!].map((v) => Number(v.toFixed(5))),
+    expected,
+  );
 });
 
 test('a corrupted chunk fails that hospital only, with an integrity error, and never reaches the sum', async () => {
@@ -63,7 +69,10 @@ test('a corrupted chunk fails that hospital only, with an integrity error, and n
 test('a chunk from a sender speaking for another hospital, or from a stranger, is refused', () => {
   const collector = new RoundCollector({ kind: 'train', hospitals: ['h1'], parameterCount });
   const [chunk] = chunksOf('h1', [1, 2, 3, 4, 5, 6], 10);
-  assert.throws(() => collector.addChunk('h9', chunk!.body, chunk!.data), /sender "h9" reported for hospital "h1"/);
+  assert.throws(
+    () => collector.addChunk('h9', chunk!.body, chunk!.data),
+    /sender "h9" reported for hospital "h1"/,
+  );
   const [stranger] = chunksOf('h9', [1, 2, 3, 4, 5, 6], 10);
   assert.throws(() => collector.addChunk('h9', stranger!.body, stranger!.data), /not part of this round/);
 });
@@ -71,7 +80,10 @@ test('a chunk from a sender speaking for another hospital, or from a stranger, i
 test('a wrong-sized update fails that hospital; duplicates after success are ignored', async () => {
   const collector = new RoundCollector({ kind: 'train', hospitals: ['h1', 'h2'], parameterCount: 7 });
   const chunks = chunksOf('h1', [1, 2, 3, 4, 5, 6], 10, 1024);
-  assert.throws(() => collector.addChunk('h1', chunks[0]!.body, chunks[0]!.data), /6 parameters, the model has 7/);
+  assert.throws(
+    () => collector.addChunk('h1', chunks[0]!.body, chunks[0]!.data),
+    /6 parameters, the model has 7/,
+  );
   collector.addError('h2', 'h2', 'DATASET_MISSING', 'no dataset "tabular"');
   const report = await collector.wait(new Date(Date.now() + 1000));
   assert.deepEqual(
@@ -86,7 +98,8 @@ test('a wrong-sized update fails that hospital; duplicates after success are ign
 
 test('hospitals that do not answer by the deadline are reported as timed out', async () => {
   const collector = new RoundCollector({ kind: 'train', hospitals: ['h1', 'h2'], parameterCount });
-  for (const chunk of chunksOf('h1', [2, 2, 2, 2, 2, 2], 10)) collector.addChunk('h1', chunk.body, chunk.data);
+  for (const chunk of chunksOf('h1', [2, 2, 2, 2, 2, 2], 10))
+    collector.addChunk('h1', chunk.body, chunk.data);
   const started = Date.now();
   const report = await collector.wait(new Date(Date.now() + 150));
   assert.ok(Date.now() - started >= 140);

@@ -50,12 +50,18 @@ export class RoundCollector {
   addChunk(sender: string, body: UpdateBody, payload: Buffer): void {
     this.checkSender(sender, body.hospital);
     if (body.kind !== this.expected.kind) {
-      throw new FedpetError(ErrorCodes.invalidMessage, `${body.hospital}: ${body.kind} update in a ${this.expected.kind} round`);
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `${body.hospital}: ${body.kind} update in a ${this.expected.kind} round`,
+      );
     }
     if (this.outcomes.has(body.hospital)) return; // duplicate or late redelivery: already counted
     let assembler = this.assemblers.get(body.updateId);
     if (!assembler) {
-      assembler = new ChunkAssembler({ expectedSha256: body.payload.payloadSha256, maxTotalBytes: this.maxUpdateBytes });
+      assembler = new ChunkAssembler({
+        expectedSha256: body.payload.payloadSha256,
+        maxTotalBytes: this.maxUpdateBytes,
+      });
       this.assemblers.set(body.updateId, assembler);
     }
     let complete: boolean;
@@ -78,7 +84,10 @@ export class RoundCollector {
           );
         }
         if (body.numSamples <= 0) {
-          throw new FedpetError(ErrorCodes.invalidMessage, `${body.hospital}: training update with no samples`);
+          throw new FedpetError(
+            ErrorCodes.invalidMessage,
+            `${body.hospital}: training update with no samples`,
+          );
         }
         this.accumulator.add(flat, body.numSamples);
       } else {
@@ -110,7 +119,9 @@ export class RoundCollector {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, remaining);
     });
-    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    const aborted = new Promise<void>((resolve) =>
+      signal?.addEventListener('abort', () => resolve(), { once: true }),
+    );
     await Promise.race([this.done, timeout, aborted]);
     clearTimeout(timer);
     if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
@@ -137,7 +148,10 @@ export class RoundCollector {
 
   private checkSender(sender: string, hospital: string): void {
     if (sender !== hospital) {
-      throw new FedpetError(ErrorCodes.invalidMessage, `sender "${sender}" reported for hospital "${hospital}"`);
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `sender "${sender}" reported for hospital "${hospital}"`,
+      );
     }
     if (!this.expected.hospitals.includes(hospital)) {
       throw new FedpetError(ErrorCodes.invalidMessage, `hospital "${hospital}" is not part of this round`);

@@ -22,9 +22,19 @@ export interface ManagedChild {
  * `logPath`. It gets its own process group so a Ctrl-C in the terminal
  * reaches only the sandbox, which then stops its children in order.
  */
-export function startChild(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, logPath: string): ManagedChild {
+export function startChild(
+  name: string,
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logPath: string,
+): ManagedChild {
   const log: WriteStream = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [entry, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

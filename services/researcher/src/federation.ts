@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { idSchema } from '@fedpet/shared/contracts/common';
 import type { ExperimentSpec } from '@fedpet/shared/contracts/experiment-spec';
 import { formatIssues } from '@fedpet/shared/contracts/frame';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 
 /**
  * A local federation for `fedpet sandbox`: the hospitals to start and the
@@ -36,7 +36,10 @@ export async function loadFederation(path: string): Promise<Federation> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: cannot read: ${(error as NodeJS.ErrnoException).code}`);
+    throw new FedpetError(
+      ErrorCodes.invalidSpec,
+      `${path}: cannot read: ${(error as NodeJS.ErrnoException).code}`,
+    );
   }
   let raw: unknown;
   try {
@@ -45,9 +48,11 @@ export async function loadFederation(path: string): Promise<Federation> {
     throw new FedpetError(ErrorCodes.invalidSpec, `${path}: not valid YAML: ${(error as Error).message}`);
   }
   const parsed = federationSchema.safeParse(raw);
-  if (!parsed.success) throw new FedpetError(ErrorCodes.invalidSpec, `${path}: ${formatIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: ${formatIssues(parsed.error.issues)}`);
   const ids = parsed.data.hospitals.map((hospital) => hospital.id);
-  if (new Set(ids).size !== ids.length) throw new FedpetError(ErrorCodes.invalidSpec, `${path}: hospital ids must be unique`);
+  if (new Set(ids).size !== ids.length)
+    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: hospital ids must be unique`);
   const base = dirname(resolve(path));
   for (const hospital of parsed.data.hospitals) {
     for (const [name, file] of Object.entries(hospital.datasets)) {
@@ -62,10 +67,16 @@ export function checkExperimentFits(federation: Federation, spec: ExperimentSpec
   for (const id of spec.hospitals) {
     const hospital = federation.hospitals.find((candidate) => candidate.id === id);
     if (!hospital) {
-      throw new FedpetError(ErrorCodes.invalidSpec, `${specPath}: hospital "${id}" is not in federation "${federation.name}"`);
+      throw new FedpetError(
+        ErrorCodes.invalidSpec,
+        `${specPath}: hospital "${id}" is not in federation "${federation.name}"`,
+      );
     }
     if (!(spec.dataset in hospital.datasets)) {
-      throw new FedpetError(ErrorCodes.invalidSpec, `${specPath}: hospital "${id}" has no dataset "${spec.dataset}"`);
+      throw new FedpetError(
+        ErrorCodes.invalidSpec,
+        `${specPath}: hospital "${id}" has no dataset "${spec.dataset}"`,
+      );
     }
   }
 }

@@ -9,7 +9,7 @@ import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { createBus } from '@fedpet/shared/transport/create-bus';
-import { HELP, commandHelp } from './help.ts';
+import { commandHelp, HELP } from './help.ts';
 import { createProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
 import { writeResults } from './results-writer.ts';
@@ -32,13 +32,17 @@ await runMain('fedpet', async () => {
     return 0;
   }
   const help = commandHelp(command);
-  if (!help) throw new FedpetError(ErrorCodes.invalidConfig, `unknown command "${command}" (see fedpet --help)`);
+  if (!help)
+    throw new FedpetError(ErrorCodes.invalidConfig, `unknown command "${command}" (see fedpet --help)`);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(help + '\n');
     return 0;
   }
   const telemetry = startTelemetry('fedpet-researcher');
-  const logger = createLogger({ service: 'researcher', level: parseLogLevel(process.env.FEDPET_LOG_LEVEL ?? 'warn') });
+  const logger = createLogger({
+    service: 'researcher',
+    level: parseLogLevel(process.env.FEDPET_LOG_LEVEL ?? 'warn'),
+  });
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
@@ -69,11 +73,19 @@ function common(values: { bus?: string; redis?: string; namespace?: string }) {
 }
 
 function required(value: string | undefined, flag: string, command: string): string {
-  if (!value) throw new FedpetError(ErrorCodes.invalidConfig, `${command}: ${flag} is required (see fedpet ${command} --help)`);
+  if (!value)
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `${command}: ${flag} is required (see fedpet ${command} --help)`,
+    );
   return value;
 }
 
-async function sandbox(args: string[], logger: ReturnType<typeof createLogger>, signal: AbortSignal): Promise<number> {
+async function sandbox(
+  args: string[],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -97,7 +109,11 @@ async function sandbox(args: string[], logger: ReturnType<typeof createLogger>, 
   });
 }
 
-async function submit(args: string[], logger: ReturnType<typeof createLogger>, signal: AbortSignal): Promise<number> {
+async function submit(
+  args: string[],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: { ...connectionOptions, watch: { type: 'boolean' }, out: { type: 'string' } },
@@ -111,21 +127,31 @@ async function submit(args: string[], logger: ReturnType<typeof createLogger>, s
   const queue = openQueue(EXPERIMENTS_QUEUE, config.redisUrl, config.namespace);
   const redis = await connectRedis(config.redisUrl);
   const watching = values.watch || values.out !== undefined;
-  const bus = watching ? await createBus(config.busUrl, { namespace: config.namespace, clientName: 'researcher' }) : undefined;
+  const bus = watching
+    ? await createBus(config.busUrl, { namespace: config.namespace, clientName: 'researcher' })
+    : undefined;
   try {
     const view = createProgressView(process.stdout, experimentId, spec.hospitals, spec.rounds);
-    const watch = bus ? await watchProgress(bus, experimentId, logger, (event, round) => view.show(event, round)) : undefined;
+    const watch = bus
+      ? await watchProgress(bus, experimentId, logger, (event, round) => view.show(event, round))
+      : undefined;
     await submitExperiment(queue, spec, experimentId);
     process.stdout.write(`${experimentId}\n`);
     if (!watch) return 0;
     try {
-      const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted')));
+      const aborted = new Promise<'aborted'>((resolve) =>
+        signal.addEventListener('abort', () => resolve('aborted')),
+      );
       const end = await Promise.race([watch.ended, aborted]);
       view.close();
       if (end === 'aborted') return 130;
       if (end.status === 'failed') return 1;
       if (values.out) {
-        const written = await writeResults(new RedisBlobStore(redis, { prefix: config.namespace }), end.event.results, values.out);
+        const written = await writeResults(
+          new RedisBlobStore(redis, { prefix: config.namespace }),
+          end.event.results,
+          values.out,
+        );
         printSummary(process.stdout, written.results);
         process.stdout.write(`results: ${written.resultsPath}\nmodel:   ${written.modelDirectory}\n`);
       }
@@ -154,14 +180,24 @@ async function results(args: string[]): Promise<number> {
   const redis = await connectRedis(config.redisUrl);
   try {
     const job = await queue.getJob(experimentId);
-    if (!job) throw new FedpetError(ErrorCodes.invalidConfig, `no experiment "${experimentId}" in namespace ${config.namespace}`);
+    if (!job)
+      throw new FedpetError(
+        ErrorCodes.invalidConfig,
+        `no experiment "${experimentId}" in namespace ${config.namespace}`,
+      );
     const state = await job.getState();
     const ref = job.returnvalue?.results;
     if (!ref) {
-      process.stdout.write(`${experimentId} is ${state}${job.failedReason ? `: ${job.failedReason}` : ''}; no results yet\n`);
+      process.stdout.write(
+        `${experimentId} is ${state}${job.failedReason ? `: ${job.failedReason}` : ''}; no results yet\n`,
+      );
       return state === 'failed' ? 1 : 3;
     }
-    const written = await writeResults(new RedisBlobStore(redis, { prefix: config.namespace }), ref, outDirectory);
+    const written = await writeResults(
+      new RedisBlobStore(redis, { prefix: config.namespace }),
+      ref,
+      outDirectory,
+    );
     printSummary(process.stdout, written.results);
     process.stdout.write(`results: ${written.resultsPath}\n`);
     if (written.modelDirectory) process.stdout.write(`model:   ${written.modelDirectory}\n`);
@@ -187,13 +223,20 @@ async function synth(args: string[]): Promise<number> {
   });
   const integer = (text: string, flag: string) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) throw new FedpetError(ErrorCodes.invalidConfig, `synth: ${flag} "${text}" must be a non-negative integer`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new FedpetError(
+        ErrorCodes.invalidConfig,
+        `synth: ${flag} "${text}" must be a non-negative integer`,
+      );
     return value;
   };
   const hospitals = values.hospitals.split(',').map((hospital) => hospital.trim());
   const rows = values.rows.split(',').map((text) => integer(text, '--rows'));
   if (rows.length !== 1 && rows.length !== hospitals.length) {
-    throw new FedpetError(ErrorCodes.invalidConfig, `synth: --rows has ${rows.length} values for ${hospitals.length} hospitals`);
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `synth: --rows has ${rows.length} values for ${hospitals.length} hospitals`,
+    );
   }
   const written = await writeSyntheticFederation({
     outDirectory: required(values.out, '--out', 'synth'),

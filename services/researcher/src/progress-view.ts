@@ -60,7 +60,10 @@ export function createProgressView(
   const draw = () => {
     if (!tty) return;
     const columns = stream.columns || 120;
-    const lines = [header, ...hospitals.map((hospital) => `  ${hospital.padEnd(width)}  ${live.get(hospital)}`)];
+    const lines = [
+      header,
+      ...hospitals.map((hospital) => `  ${hospital.padEnd(width)}  ${live.get(hospital)}`),
+    ];
     for (const line of lines) stream.write(`${line.slice(0, columns - 1)}\n`);
     drawn = lines.length;
   };
@@ -89,7 +92,8 @@ export function createProgressView(
           break;
         case 'round.started':
           header = `${experimentId}: ${roundLabel(round, rounds)} (${event.kind})`;
-          for (const hospital of hospitals) setHospital(hospital, event.kind === 'train' ? 'training…' : 'evaluating…', round);
+          for (const hospital of hospitals)
+            setHospital(hospital, event.kind === 'train' ? 'training…' : 'evaluating…', round);
           break;
         case 'hospital.reported':
           setHospital(event.outcome.hospital, describeOutcome(event.outcome), round);

@@ -15,7 +15,11 @@ export interface ExperimentResults {
   status: 'completed' | 'failed';
   error?: { code: string; reason: string };
   durationMs: number;
-  rounds: { round: number; metrics: Record<string, number>; hospitals: { hospital: string; status: string }[] }[];
+  rounds: {
+    round: number;
+    metrics: Record<string, number>;
+    hospitals: { hospital: string; status: string }[];
+  }[];
   finalEvaluation: { metrics: Record<string, number> } | null;
   model: { modelJson: BlobRef; weights: BlobRef; parameterCount: number } | null;
 }
@@ -31,7 +35,11 @@ async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
  * model.json + weights.bin) from the blob store, each verified by SHA-256,
  * and writes them under `outDirectory`.
  */
-export async function writeResults(blobs: RedisBlobStore, resultsRef: BlobRef, outDirectory: string): Promise<WrittenResults> {
+export async function writeResults(
+  blobs: RedisBlobStore,
+  resultsRef: BlobRef,
+  outDirectory: string,
+): Promise<WrittenResults> {
   await mkdir(outDirectory, { recursive: true });
   const resultsBytes = await blobs.get(resultsRef);
   const results = JSON.parse(resultsBytes.toString('utf8')) as ExperimentResults;

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
 import type { CommonConfig } from '@fedpet/shared/config/env-reader';
+import type { NodeStatus } from '@fedpet/shared/contracts/messages';
 import { loadExperimentSpec } from '@fedpet/shared/contracts/spec-loader';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { EXPERIMENTS_QUEUE, openQueue } from '@fedpet/shared/jobs/queues';
@@ -11,15 +12,14 @@ import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
-import type { NodeStatus } from '@fedpet/shared/contracts/messages';
 import { type ManagedChild, serviceEntries, startChild, stopChild, tailLog } from './child-processes.ts';
 import { checkExperimentFits, loadFederation } from './federation.ts';
 import { removeNamespace } from './namespace-cleanup.ts';
 import { createProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
-import { printSummary } from './summary.ts';
 import { writeResults } from './results-writer.ts';
 import { newExperimentId, submitExperiment } from './submit.ts';
+import { printSummary } from './summary.ts';
 
 export interface SandboxOptions {
   federationPath: string;
@@ -57,32 +57,54 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   const ready = new Set<string>();
   let onReady = () => {};
   const statusName = `sandbox.status.${randomBytes(3).toString('hex')}`;
-  const status = await consumeEnvelopes(bus, { name: statusName, topics: [Topics.allStatus] }, ['node.status'], options.logger, async (message) => {
-    const body = message.body as NodeStatus;
-    if (body.state === 'ready' && !ready.has(body.hospital)) {
-      ready.add(body.hospital);
-      out.write(`  ${body.hospital} ready: backend ${body.capabilities.backend}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} rows)`).join(', ')}\n`);
-      onReady();
-    }
-  });
+  const status = await consumeEnvelopes(
+    bus,
+    { name: statusName, topics: [Topics.allStatus] },
+    ['node.status'],
+    options.logger,
+    async (message) => {
+      const body = message.body as NodeStatus;
+      if (body.state === 'ready' && !ready.has(body.hospital)) {
+        ready.add(body.hospital);
+        out.write(
+          `  ${body.hospital} ready: backend ${body.capabilities.backend}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} rows)`).join(', ')}\n`,
+        );
+        onReady();
+      }
+    },
+  );
   const view = createProgressView(out, experimentId, spec.hospitals, spec.rounds);
-  const watch = await watchProgress(bus, experimentId, options.logger, (event, round) => view.show(event, round));
+  const watch = await watchProgress(bus, experimentId, options.logger, (event, round) =>
+    view.show(event, round),
+  );
 
   try {
-    out.write(`sandbox ${federation.name}: namespace ${namespace}, bus ${bus.kind}, logs in ${logDirectory}\n`);
+    out.write(
+      `sandbox ${federation.name}: namespace ${namespace}, bus ${bus.kind}, logs in ${logDirectory}\n`,
+    );
     const env = {
       ...process.env,
       FEDPET_BUS_URL: options.common.busUrl,
       FEDPET_REDIS_URL: options.common.redisUrl,
       FEDPET_NAMESPACE: namespace,
     };
-    children.push(startChild('aggregator', serviceEntries.aggregator, [], env, join(logDirectory, 'aggregator.log')));
+    children.push(
+      startChild('aggregator', serviceEntries.aggregator, [], env, join(logDirectory, 'aggregator.log')),
+    );
     for (const id of spec.hospitals) {
       const hospital = federation.hospitals.find((candidate) => candidate.id === id)!;
       const args = ['--hospital', id, '--workers', String(hospital.workers)];
       for (const [name, path] of Object.entries(hospital.datasets)) args.push('--dataset', `${name}=${path}`);
       if (hospital.backend) args.push('--backend', hospital.backend);
-      children.push(startChild(`trainer ${id}`, serviceEntries.trainer, args, env, join(logDirectory, `trainer-${id}.log`)));
+      children.push(
+        startChild(
+          `trainer ${id}`,
+          serviceEntries.trainer,
+          args,
+          env,
+          join(logDirectory, `trainer-${id}.log`),
+        ),
+      );
     }
     const childFailure = firstUnexpectedExit(children);
     const aborted = new Promise<'aborted'>((resolveAbort) =>
@@ -93,10 +115,18 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       onReady = () => spec.hospitals.every((id) => ready.has(id)) && resolveReady();
     });
     const readyTimeout = delay(options.readyTimeoutMs).then(() => 'timeout' as const);
-    const started = await Promise.race([allReady.then(() => 'ready' as const), childFailure, aborted, readyTimeout]);
+    const started = await Promise.race([
+      allReady.then(() => 'ready' as const),
+      childFailure,
+      aborted,
+      readyTimeout,
+    ]);
     if (started === 'timeout') {
       const missing = spec.hospitals.filter((id) => !ready.has(id));
-      throw new FedpetError(ErrorCodes.brokerUnavailable, `trainers not ready after ${options.readyTimeoutMs / 1000} s: ${missing.join(', ')} (see ${logDirectory})`);
+      throw new FedpetError(
+        ErrorCodes.brokerUnavailable,
+        `trainers not ready after ${options.readyTimeoutMs / 1000} s: ${missing.join(', ')} (see ${logDirectory})`,
+      );
     }
     if (started === 'aborted') return interrupted(out);
     if (typeof started === 'object') throw started;
@@ -124,13 +154,24 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   } finally {
     view.close();
     // Trainers first (they finish the job in hand), then the aggregator.
-    await Promise.all(children.filter((child) => child.name !== 'aggregator').map((child) => stopChild(child)));
-    await Promise.all(children.filter((child) => child.name === 'aggregator').map((child) => stopChild(child)));
+    await Promise.all(
+      children.filter((child) => child.name !== 'aggregator').map((child) => stopChild(child)),
+    );
+    await Promise.all(
+      children.filter((child) => child.name === 'aggregator').map((child) => stopChild(child)),
+    );
     await watch.close();
     await status.close();
     await bus.deleteSubscription(statusName);
     await experiments.close();
-    if (!options.namespace) await removeNamespace({ bus, redis, namespace, redisUrl: options.common.redisUrl, hospitals: spec.hospitals });
+    if (!options.namespace)
+      await removeNamespace({
+        bus,
+        redis,
+        namespace,
+        redisUrl: options.common.redisUrl,
+        hospitals: spec.hospitals,
+      });
     await bus.close();
     redis.disconnect();
   }
@@ -151,7 +192,10 @@ function firstUnexpectedExit(children: ManagedChild[]): Promise<Error> {
     children.map(async (child) => {
       const { code, signal } = await child.exited;
       const tail = await tailLog(child.logPath);
-      return new FedpetError(ErrorCodes.internal, `${child.name} exited (${signal ?? `code ${code}`}); last log lines:\n${tail}`);
+      return new FedpetError(
+        ErrorCodes.internal,
+        `${child.name} exited (${signal ?? `code ${code}`}); last log lines:\n${tail}`,
+      );
     }),
   );
 }

@@ -15,7 +15,11 @@ export function newExperimentId(spec: ExperimentSpec): string {
  * Posts an experiment job. The submit span starts the experiment's trace;
  * its context rides in the job data to the aggregator.
  */
-export async function submitExperiment(queue: Queue, spec: ExperimentSpec, experimentId: string): Promise<void> {
+export async function submitExperiment(
+  queue: Queue,
+  spec: ExperimentSpec,
+  experimentId: string,
+): Promise<void> {
   await withProducerSpan(
     'experiment.submit',
     { 'fedpet.experiment': experimentId, 'messaging.destination.name': EXPERIMENTS_QUEUE },

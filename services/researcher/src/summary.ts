@@ -17,9 +17,18 @@ export function formatSummary(results: ExperimentResults): string {
   ]);
   if (results.finalEvaluation) {
     const metrics = results.finalEvaluation.metrics;
-    rows.push(['final', '-', cell(metrics.valLoss, 4), cell(metrics.valAccuracy, 3), cell(metrics.valAuc, 3), '']);
+    rows.push([
+      'final',
+      '-',
+      cell(metrics.valLoss, 4),
+      cell(metrics.valAccuracy, 3),
+      cell(metrics.valAuc, 3),
+      '',
+    ]);
   }
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (row: string[]) => row.map((text, column) => text.padStart(widths[column] ?? 0)).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }

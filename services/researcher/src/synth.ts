@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { generateSyntheticTabular, writeCsv } from '@fedpet/shared/ml/synthetic-cohort';
+import { stringify } from 'yaml';
 
 export interface SynthOptions {
   outDirectory: string;
@@ -17,7 +17,9 @@ export interface SynthOptions {
  * federation file that offers each CSV as dataset "tabular". Stands in for
  * real hospital data in the demo and the tests; PET-CT data come later.
  */
-export async function writeSyntheticFederation(options: SynthOptions): Promise<{ federationPath: string; files: string[] }> {
+export async function writeSyntheticFederation(
+  options: SynthOptions,
+): Promise<{ federationPath: string; files: string[] }> {
   const outDirectory = resolve(options.outDirectory);
   await mkdir(outDirectory, { recursive: true });
   const cohort = generateSyntheticTabular({

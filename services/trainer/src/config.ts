@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigReader, type CommonConfig, readCommonConfig } from '@fedpet/shared/config/env-reader';
+import { type CommonConfig, ConfigReader, readCommonConfig } from '@fedpet/shared/config/env-reader';
 import { type BackendPreference, backendPreferences } from '@fedpet/shared/ml/backend';
 
 export const TRAINER_HELP = `fedpet-trainer — a hospital's training worker

@@ -49,7 +49,10 @@ export class DatasetRegistry {
     if (!entry) {
       const known = [...this.entries.keys()].join(', ');
       return Promise.reject(
-        new FedpetError(ErrorCodes.datasetMissing, `this hospital has no dataset "${name}" (it has: ${known})`),
+        new FedpetError(
+          ErrorCodes.datasetMissing,
+          `this hospital has no dataset "${name}" (it has: ${known})`,
+        ),
       );
     }
     const key = JSON.stringify([name, plan.features, plan.label, plan.task]);
@@ -70,7 +73,10 @@ async function countCsv(dataset: DatasetConfig): Promise<{ rows: number; columns
     if (!info.isFile()) throw new Error('not a file');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new FedpetError(ErrorCodes.datasetMissing, `dataset "${dataset.name}": cannot read ${dataset.path} (${code})`);
+    throw new FedpetError(
+      ErrorCodes.datasetMissing,
+      `dataset "${dataset.name}": cannot read ${dataset.path} (${code})`,
+    );
   }
   const handle = await open(dataset.path);
   let lines = 0;

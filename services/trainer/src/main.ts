@@ -58,7 +58,9 @@ await runMain('fedpet-trainer', async () => {
   });
   let active = 0;
 
-  const processRoundJob = async (job: Job): Promise<{ updateId?: string; chunks?: number; error?: string }> => {
+  const processRoundJob = async (
+    job: Job,
+  ): Promise<{ updateId?: string; chunks?: number; error?: string }> => {
     const parsed = roundJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const reason = `round job ${job.id}: ${formatIssues(parsed.error.issues)}`;
@@ -115,7 +117,12 @@ await runMain('fedpet-trainer', async () => {
             return { updateId: sent.updateId, chunks: sent.chunks };
           } catch (error) {
             const { code, reason, retryable } = describeError(error);
-            logger.error('round job failed', { experimentId: roundJob.experimentId, round: roundJob.round, code, reason });
+            logger.error('round job failed', {
+              experimentId: roundJob.experimentId,
+              round: roundJob.round,
+              code,
+              reason,
+            });
             const finalAttempt = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
             if (finalAttempt) {
               // Tell the aggregator now rather than letting it wait for the deadline.
@@ -124,7 +131,9 @@ await runMain('fedpet-trainer', async () => {
                   Topics.error(roundJob.experimentId, config.hospital),
                   encodeMessage('error', fields, { code, reason, retryable, hospital: config.hospital }),
                 )
-                .catch((publishError: unknown) => logger.warn('could not publish error reply', { error: publishError }));
+                .catch((publishError: unknown) =>
+                  logger.warn('could not publish error reply', { error: publishError }),
+                );
             }
             if (!retryable) throw new UnrecoverableError(`${code}: ${reason}`);
             throw error;

@@ -1,13 +1,13 @@
 import { decodeTensors, encodeTensors } from '@fedpet/shared/codec/tensor-codec';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { RoundJob } from '@fedpet/shared/contracts/jobs';
+import type { Logger } from '@fedpet/shared/log/logger';
 import type { SelectedBackend } from '@fedpet/shared/ml/backend';
 import { buildModel, getWeights, setWeights } from '@fedpet/shared/ml/model';
 import { deriveSeed } from '@fedpet/shared/ml/random';
 import { splitTrainValidation } from '@fedpet/shared/ml/tabular-dataset';
 import { evaluate, trainLocal } from '@fedpet/shared/ml/train';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
-import type { Logger } from '@fedpet/shared/log/logger';
 import type { DatasetRegistry } from './dataset-registry.ts';
 
 export interface RoundHandlerDeps {

@@ -76,7 +76,12 @@ export function readCommonConfig(
   flags: { bus?: string; redis?: string; namespace?: string },
 ): CommonConfig {
   return {
-    busUrl: reader.url('FEDPET_BUS_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss'], flags.bus),
+    busUrl: reader.url(
+      'FEDPET_BUS_URL',
+      'amqp://guest:guest@127.0.0.1:5672',
+      ['amqp', 'amqps', 'mqtt', 'mqtts', 'ws', 'wss'],
+      flags.bus,
+    ),
     redisUrl: reader.url('FEDPET_REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss'], flags.redis),
     namespace: reader.pattern(
       'FEDPET_NAMESPACE',

@@ -14,7 +14,12 @@ rounds: 3
 test('a minimal YAML spec gets documented defaults', () => {
   const spec = parseExperimentSpec(valid, 'demo.yaml');
   assert.equal(spec.rounds, 3);
-  assert.deepEqual(spec.hyperparameters, { localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' });
+  assert.deepEqual(spec.hyperparameters, {
+    localEpochs: 1,
+    batchSize: 32,
+    learningRate: 0.05,
+    optimizer: 'sgd',
+  });
   assert.equal(spec.seed, 0);
   assert.equal(spec.validationFraction, 0.2);
   assert.deepEqual(spec.plan.hiddenUnits, []);
@@ -46,7 +51,8 @@ test('errors name the source and every bad field', () => {
   for (const [text, pattern] of cases) {
     assert.throws(
       () => parseExperimentSpec(text, 'demo.yaml'),
-      (error: unknown) => error instanceof FedpetError && error.code === 'INVALID_SPEC' && pattern.test(error.message),
+      (error: unknown) =>
+        error instanceof FedpetError && error.code === 'INVALID_SPEC' && pattern.test(error.message),
       `expected ${pattern} for:\n${text}`,
     );
   }

@@ -44,7 +44,11 @@ export const experimentSpecSchema = z
       ctx.addIssue({ code: 'custom', path: ['hospitals'], message: 'hospitals must be unique' });
     }
     if (spec.minHospitals !== undefined && spec.minHospitals > spec.hospitals.length) {
-      ctx.addIssue({ code: 'custom', path: ['minHospitals'], message: 'cannot exceed the number of hospitals' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minHospitals'],
+        message: 'cannot exceed the number of hospitals',
+      });
     }
   });
 export type ExperimentSpec = z.infer<typeof experimentSpecSchema>;

@@ -48,26 +48,63 @@ test('a frame round-trips envelope, body and binary payload', () => {
 });
 
 test('an unknown major version is rejected as UNSUPPORTED_VERSION; a newer minor is accepted', () => {
-  rejects(withEnvelope((e) => { e.v = '2.0'; }), 'UNSUPPORTED_VERSION', /2\.0 is not supported/);
-  assert.equal(decodeMessage(withEnvelope((e) => { e.v = '1.7'; })).header.v, '1.7');
+  rejects(
+    withEnvelope((e) => {
+      e.v = '2.0';
+    }),
+    'UNSUPPORTED_VERSION',
+    /2\.0 is not supported/,
+  );
+  assert.equal(
+    decodeMessage(
+      withEnvelope((e) => {
+        e.v = '1.7';
+      }),
+    ).header.v,
+    '1.7',
+  );
 });
 
 test('broken frames and invalid envelopes are INVALID_MESSAGE with the reason', () => {
   rejects(Buffer.from([0, 0]), 'INVALID_MESSAGE', /shorter than its length prefix/);
   rejects(Buffer.from([0, 0, 1, 0, 123]), 'INVALID_MESSAGE', /exceeds the frame/);
   rejects(Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')]), 'INVALID_MESSAGE', /not JSON/);
-  rejects(withEnvelope((e) => { e.type = 'gossip'; }), 'INVALID_MESSAGE', /unknown message type "gossip"/);
-  rejects(withEnvelope((e) => { e.round = -1; }), 'INVALID_MESSAGE', /round/);
-  rejects(withEnvelope((e) => { e.experimentId = 'Bad Id'; }), 'INVALID_MESSAGE', /experimentId/);
   rejects(
-    withEnvelope((e) => { (e.body as { numSamples: unknown }).numSamples = 'many'; }),
+    withEnvelope((e) => {
+      e.type = 'gossip';
+    }),
+    'INVALID_MESSAGE',
+    /unknown message type "gossip"/,
+  );
+  rejects(
+    withEnvelope((e) => {
+      e.round = -1;
+    }),
+    'INVALID_MESSAGE',
+    /round/,
+  );
+  rejects(
+    withEnvelope((e) => {
+      e.experimentId = 'Bad Id';
+    }),
+    'INVALID_MESSAGE',
+    /experimentId/,
+  );
+  rejects(
+    withEnvelope((e) => {
+      (e.body as { numSamples: unknown }).numSamples = 'many';
+    }),
     'INVALID_MESSAGE',
     /update body: numSamples/,
   );
 });
 
 test('a receiver can restrict the types it accepts', () => {
-  const frame = encodeMessage('error', fields, { code: 'TRAINING_FAILED', reason: 'out of memory', retryable: false });
+  const frame = encodeMessage('error', fields, {
+    code: 'TRAINING_FAILED',
+    reason: 'out of memory',
+    retryable: false,
+  });
   assert.throws(() => decodeMessage(frame, ['update']), /unexpected message type "error"/);
   assert.equal(decodeMessage(frame, ['update', 'error']).header.type, 'error');
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
-import { envelopeSchema, type EnvelopeHeader } from './envelope.ts';
+import { type EnvelopeHeader, envelopeSchema } from './envelope.ts';
 import { type BodyOf, bodySchemas, type MessageType } from './messages.ts';
 import { majorOf, PROTOCOL_MAJOR, PROTOCOL_VERSION } from './version.ts';
 
@@ -54,7 +54,9 @@ function invalid(reason: string): FedpetError {
  * says why (INVALID_MESSAGE or UNSUPPORTED_VERSION).
  */
 export function decodeMessage(frame: Uint8Array, expected?: readonly MessageType[]): DecodedMessage {
-  const buffer = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const buffer = Buffer.isBuffer(frame)
+    ? frame
+    : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   if (buffer.length < 4) throw invalid(`frame of ${buffer.length} bytes is shorter than its length prefix`);
   const jsonLength = buffer.readUInt32BE(0);
   if (jsonLength > buffer.length - 4) {

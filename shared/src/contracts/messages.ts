@@ -84,7 +84,11 @@ export type HospitalOutcome = z.infer<typeof hospitalOutcomeSchema>;
 
 /** Progress of an experiment, for researchers and dashboards. */
 export const progressSchema = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('experiment.started'), rounds: z.number().int(), hospitals: z.array(idSchema) }),
+  z.object({
+    event: z.literal('experiment.started'),
+    rounds: z.number().int(),
+    hospitals: z.array(idSchema),
+  }),
   z.object({ event: z.literal('round.started'), kind: z.enum(['train', 'evaluate']), model: blobRefSchema }),
   z.object({ event: z.literal('hospital.reported'), outcome: hospitalOutcomeSchema }),
   z.object({

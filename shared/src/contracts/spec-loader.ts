@@ -10,7 +10,10 @@ export function parseExperimentSpec(text: string, source: string): ExperimentSpe
   try {
     raw = parseYaml(text);
   } catch (error) {
-    throw new FedpetError(ErrorCodes.invalidSpec, `${source}: not valid YAML/JSON: ${(error as Error).message}`);
+    throw new FedpetError(
+      ErrorCodes.invalidSpec,
+      `${source}: not valid YAML/JSON: ${(error as Error).message}`,
+    );
   }
   const parsed = experimentSpecSchema.safeParse(raw);
   if (!parsed.success) {
@@ -24,7 +27,10 @@ export async function loadExperimentSpec(path: string): Promise<ExperimentSpec> 
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: cannot read: ${(error as NodeJS.ErrnoException).code}`);
+    throw new FedpetError(
+      ErrorCodes.invalidSpec,
+      `${path}: cannot read: ${(error as NodeJS.ErrnoException).code}`,
+    );
   }
   return parseExperimentSpec(text, path);
 }

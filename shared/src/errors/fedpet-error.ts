@@ -39,7 +39,8 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** Turns anything thrown into a code and a one-line reason, never a stack trace. */
 export function describeError(error: unknown): { code: string; reason: string; retryable: boolean } {
-  if (error instanceof FedpetError) return { code: error.code, reason: error.message, retryable: error.retryable };
+  if (error instanceof FedpetError)
+    return { code: error.code, reason: error.message, retryable: error.retryable };
   if (error instanceof Error) return { code: ErrorCodes.internal, reason: error.message, retryable: true };
   return { code: ErrorCodes.internal, reason: String(error), retryable: true };
 }

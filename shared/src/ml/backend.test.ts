@@ -53,6 +53,7 @@ test('a preference that cannot load is INVALID_CONFIG naming the reason', async 
   }
   await assert.rejects(
     selectBackend('webgpu' as BackendPreference),
-    (error: unknown) => error instanceof FedpetError && error.message.includes("unknown tfjs backend 'webgpu'"),
+    (error: unknown) =>
+      error instanceof FedpetError && error.message.includes("unknown tfjs backend 'webgpu'"),
   );
 });

@@ -69,7 +69,8 @@ async function tryTensorflow(notes: string[]): Promise<SelectedBackend['gpu'] | 
       await activate('tensorflow');
       const gpu = await detectGpu();
       notes.push(
-        `using 'tensorflow' via ${moduleName}` + (gpu.available ? ` on ${gpu.device}` : ' on CPU (no GPU device in use)'),
+        `using 'tensorflow' via ${moduleName}` +
+          (gpu.available ? ` on ${gpu.device}` : ' on CPU (no GPU device in use)'),
       );
       return gpu;
     } catch (error) {
@@ -135,6 +136,7 @@ export async function selectBackend(preferred?: BackendPreference): Promise<Sele
   if (preferred === 'cpu' || preferred === undefined) {
     if (await tryCpu(notes)) return chosen('cpu');
   }
-  const what = preferred === undefined ? 'no tfjs backend could be loaded' : `backend '${preferred}' cannot be loaded`;
+  const what =
+    preferred === undefined ? 'no tfjs backend could be loaded' : `backend '${preferred}' cannot be loaded`;
   throw new FedpetError(ErrorCodes.invalidConfig, `${what}: ${notes.join('; ')}`);
 }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binaryAccuracy, binaryCrossEntropy, meanAbsoluteError, meanSquaredError, rocAuc } from './metrics.ts';
+import {
+  binaryAccuracy,
+  binaryCrossEntropy,
+  meanAbsoluteError,
+  meanSquaredError,
+  rocAuc,
+} from './metrics.ts';
 
 test('ROC AUC on known vectors', () => {
   // scikit-learn's roc_auc_score documentation example: 0.75.

@@ -26,7 +26,11 @@ export function binaryCrossEntropy(labels: ArrayLike<number>, probabilities: Arr
 }
 
 /** Share of samples where (p ≥ threshold) equals the 0/1 label. */
-export function binaryAccuracy(labels: ArrayLike<number>, probabilities: ArrayLike<number>, threshold = 0.5): number {
+export function binaryAccuracy(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  threshold = 0.5,
+): number {
   assertSameLength(labels, probabilities);
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {

@@ -15,7 +15,12 @@ await selectBackend('cpu');
 const directory = await mkdtemp(join(tmpdir(), 'fedpet-ml-export-'));
 after(() => rm(directory, { recursive: true, force: true }));
 
-const plan: ModelPlan = { task: 'binary-classification', features: ['a', 'b', 'c'], hiddenUnits: [6, 3], activation: 'tanh' };
+const plan: ModelPlan = {
+  task: 'binary-classification',
+  features: ['a', 'b', 'c'],
+  hiddenUnits: [6, 3],
+  activation: 'tanh',
+};
 const rng = createRng(4);
 const rows = 64;
 const data: TabularData = {
@@ -27,7 +32,13 @@ const data: TabularData = {
 
 test('a saved model loads back with identical weights and predictions', async () => {
   const model = buildModel(plan, 8);
-  await trainLocal(model, data, { localEpochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' }, plan, 8);
+  await trainLocal(
+    model,
+    data,
+    { localEpochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' },
+    plan,
+    8,
+  );
   const target = join(directory, 'trained');
   const files = await saveModel(model, target);
   const manifest = JSON.parse(await readFile(files.modelJsonPath, 'utf8')) as {
@@ -57,7 +68,9 @@ test('loading a missing directory, a broken manifest or an escaping shard path f
   await assert.rejects(
     loadModel(missing),
     (error: unknown) =>
-      error instanceof FedpetError && error.code === ErrorCodes.invalidConfig && error.message.includes(missing),
+      error instanceof FedpetError &&
+      error.code === ErrorCodes.invalidConfig &&
+      error.message.includes(missing),
   );
   const broken = join(directory, 'broken');
   await saveModel(buildModel(plan, 1), broken);
@@ -66,7 +79,9 @@ test('loading a missing directory, a broken manifest or an escaping shard path f
 
   const escaping = join(directory, 'escaping');
   const files = await saveModel(buildModel(plan, 1), escaping);
-  const json = JSON.parse(await readFile(files.modelJsonPath, 'utf8')) as { weightsManifest: { paths: string[] }[] };
+  const json = JSON.parse(await readFile(files.modelJsonPath, 'utf8')) as {
+    weightsManifest: { paths: string[] }[];
+  };
   json.weightsManifest[0]!.paths = ['../trained/weights.bin'];
   await writeFile(files.modelJsonPath, JSON.stringify(json));
   await assert.rejects(loadModel(escaping), /not a plain file name/);

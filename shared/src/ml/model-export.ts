@@ -33,7 +33,9 @@ export async function saveModel(model: tf.LayersModel, directory: string): Promi
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights =
-        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+        artifacts.weightData === undefined
+          ? new ArrayBuffer(0)
+          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       weightBytes = weights.byteLength;
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology ?? {},
@@ -75,7 +77,10 @@ function parseModelJson(text: string, path: string): tf.io.ModelJSON {
     !('weightsManifest' in parsed) ||
     !Array.isArray(parsed.weightsManifest)
   ) {
-    throw new FedpetError(ErrorCodes.invalidConfig, `model file lacks modelTopology or weightsManifest: ${path}`);
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `model file lacks modelTopology or weightsManifest: ${path}`,
+    );
   }
   return parsed as tf.io.ModelJSON;
 }
@@ -93,10 +98,15 @@ export function directoryLoadHandler(directory: string): tf.io.IOHandler {
           for (const shard of group.paths) {
             // Shards must sit beside model.json: a manifest must not reach elsewhere on disk.
             if (basename(shard) !== shard || shard === '..' || shard === '.') {
-              throw new FedpetError(ErrorCodes.invalidConfig, `weight shard '${shard}' is not a plain file name`);
+              throw new FedpetError(
+                ErrorCodes.invalidConfig,
+                `weight shard '${shard}' is not a plain file name`,
+              );
             }
             const bytes = await readOrFail(join(directory, shard));
-            shards.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+            shards.push(
+              bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+            );
           }
           specs.push(...group.weights);
         }

@@ -18,7 +18,10 @@ test('the same (plan, seed) gives identical initial weights; another seed differ
   const third = buildModel(plan, 10);
   const weights = getWeights(first);
   assert.deepEqual(getWeights(second), weights);
-  assert.notDeepEqual(getWeights(third).map((w) => w.values), weights.map((w) => w.values));
+  assert.notDeepEqual(
+    getWeights(third).map((w) => w.values),
+    weights.map((w) => w.values),
+  );
   for (const model of [first, second, third]) model.dispose();
 });
 
@@ -78,7 +81,9 @@ test('setWeights names the mismatch and writes nothing', () => {
     assert.throws(
       () => setWeights(model, weights),
       (error: unknown) =>
-        error instanceof FedpetError && error.code === ErrorCodes.invalidMessage && error.message.includes(fragment),
+        error instanceof FedpetError &&
+        error.code === ErrorCodes.invalidMessage &&
+        error.message.includes(fragment),
     );
   rejects(before.slice(1), "'hidden_1/kernel' is missing");
   rejects([...before, { name: 'extra/bias', shape: [1], values: new Float32Array(1) }], "'extra/bias'");
@@ -86,7 +91,10 @@ test('setWeights names the mismatch and writes nothing', () => {
     before.map((w, i) => (i === 0 ? { ...w, shape: [5, 3] } : w)),
     "'hidden_1/kernel' has shape [5, 3], the model needs [3, 5]",
   );
-  rejects(before.map((w, i) => (i === 1 ? { ...w, values: new Float32Array(4) } : w)), "'hidden_1/bias' has 4 values");
+  rejects(
+    before.map((w, i) => (i === 1 ? { ...w, values: new Float32Array(4) } : w)),
+    "'hidden_1/bias' has 4 values",
+  );
   rejects(
     before.map((w, i) => (i === 5 ? { ...w, values: Float32Array.of(Number.NaN) } : w)),
     "'output/bias' contains NaN",

@@ -28,7 +28,11 @@ export function buildModel(plan: ModelPlan, seed: number): tf.Sequential {
       tf.layers.dense({
         name: isOutput ? 'output' : `hidden_${index + 1}`,
         units: count,
-        activation: isOutput ? (plan.task === 'binary-classification' ? 'sigmoid' : 'linear') : plan.activation,
+        activation: isOutput
+          ? plan.task === 'binary-classification'
+            ? 'sigmoid'
+            : 'linear'
+          : plan.activation,
         kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'kernel', index) }),
         biasInitializer: 'zeros',
         ...(index === 0 ? { inputShape: [plan.features.length] } : {}),
@@ -72,11 +76,15 @@ export function setWeights(model: tf.LayersModel, tensors: readonly NamedWeights
     if (given === undefined) throw mismatch(`'${name}' is missing`);
     const shape = weight.shape as number[];
     if (given.shape.length !== shape.length || given.shape.some((dim, i) => dim !== shape[i])) {
-      throw mismatch(`'${name}' has shape [${given.shape.join(', ')}], the model needs [${shape.join(', ')}]`);
+      throw mismatch(
+        `'${name}' has shape [${given.shape.join(', ')}], the model needs [${shape.join(', ')}]`,
+      );
     }
     const size = shape.reduce((product, dim) => product * dim, 1);
     if (given.values.length !== size) {
-      throw mismatch(`'${name}' has ${given.values.length} values, shape [${shape.join(', ')}] needs ${size}`);
+      throw mismatch(
+        `'${name}' has ${given.values.length} values, shape [${shape.join(', ')}] needs ${size}`,
+      );
     }
     if (!given.values.every(Number.isFinite)) throw mismatch(`'${name}' contains NaN or infinite values`);
   }

@@ -33,8 +33,14 @@ test('uniform draws lie in [0, 1) with mean near 1/2; normals have mean 0 and va
 
 test('permutation and shuffle reorder without losing or duplicating items', () => {
   const order = createRng(3).permutation(100);
-  assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
-  assert.notDeepEqual([...order], Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  assert.notDeepEqual(
+    [...order],
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   const items = ['a', 'b', 'c', 'd', 'e'];
   const shuffled = createRng(3).shuffle([...items]);
   assert.deepEqual([...shuffled].sort(), items);

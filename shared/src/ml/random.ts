@@ -39,7 +39,10 @@ export function createRng(seed: number): Rng {
 
   const int = (maxExclusive: number): number => {
     if (!Number.isInteger(maxExclusive) || maxExclusive <= 0) {
-      throw new FedpetError(ErrorCodes.invalidConfig, `int() needs a positive integer bound, got ${maxExclusive}`);
+      throw new FedpetError(
+        ErrorCodes.invalidConfig,
+        `int() needs a positive integer bound, got ${maxExclusive}`,
+      );
     }
     return Math.floor(next() * maxExclusive);
   };

@@ -10,7 +10,13 @@ import { loadTabularCsv } from './tabular-dataset.ts';
 const directory = await mkdtemp(join(tmpdir(), 'fedpet-ml-cohort-'));
 after(() => rm(directory, { recursive: true, force: true }));
 
-const options = { hospitals: ['north', 'centre', 'south'], rowsPerHospital: [400, 200, 600], features: 5, seed: 3, shift: 1 };
+const options = {
+  hospitals: ['north', 'centre', 'south'],
+  rowsPerHospital: [400, 200, 600],
+  features: 5,
+  seed: 3,
+  shift: 1,
+};
 
 function columnMean(rows: number[][], column: number): number {
   return rows.reduce((sum, row) => sum + row[column]!, 0) / rows.length;
@@ -19,7 +25,10 @@ function columnMean(rows: number[][], column: number): number {
 test('the same seed gives the same cohort; another seed a different one', () => {
   const cohort = generateSyntheticTabular(options);
   assert.deepEqual(generateSyntheticTabular(options), cohort);
-  assert.notDeepEqual(generateSyntheticTabular({ ...options, seed: 4 }).hospitals[0]!.table.rows, cohort.hospitals[0]!.table.rows);
+  assert.notDeepEqual(
+    generateSyntheticTabular({ ...options, seed: 4 }).hospitals[0]!.table.rows,
+    cohort.hospitals[0]!.table.rows,
+  );
   assert.deepEqual(cohort.features, ['x1', 'x2', 'x3', 'x4', 'x5']);
   assert.deepEqual(cohort.hospitals[0]!.table.columns, ['x1', 'x2', 'x3', 'x4', 'x5', 'label']);
   assert.deepEqual(
@@ -41,7 +50,10 @@ test('hospitals are non-IID: label prevalence and feature means differ; shift 0 
 
   const iid = generateSyntheticTabular({ ...options, rowsPerHospital: 2000, shift: 0 });
   const iidPrevalences = iid.hospitals.map((h) => h.prevalence);
-  assert.ok(Math.max(...iidPrevalences) - Math.min(...iidPrevalences) < 0.06, `iid prevalences ${iidPrevalences}`);
+  assert.ok(
+    Math.max(...iidPrevalences) - Math.min(...iidPrevalences) < 0.06,
+    `iid prevalences ${iidPrevalences}`,
+  );
 });
 
 test('labels follow the logistic ground truth', () => {
@@ -58,8 +70,18 @@ test('labels follow the logistic ground truth', () => {
 });
 
 test('a hospital keeps its rows when another hospital is added', () => {
-  const two = generateSyntheticTabular({ ...options, hospitals: ['north', 'south'], rowsPerHospital: 50, shift: 0 });
-  const three = generateSyntheticTabular({ ...options, hospitals: ['north', 'east', 'south'], rowsPerHospital: 50, shift: 0 });
+  const two = generateSyntheticTabular({
+    ...options,
+    hospitals: ['north', 'south'],
+    rowsPerHospital: 50,
+    shift: 0,
+  });
+  const three = generateSyntheticTabular({
+    ...options,
+    hospitals: ['north', 'east', 'south'],
+    rowsPerHospital: 50,
+    shift: 0,
+  });
   assert.deepEqual(three.hospitals[0]!.table, two.hospitals[0]!.table);
 });
 
@@ -68,18 +90,28 @@ test('writeCsv output loads back with the same values', async () => {
   const hospital = cohort.hospitals[1]!;
   const path = join(directory, 'nested', `${hospital.hospital}.csv`);
   await writeCsv(path, hospital.table);
-  const data = await loadTabularCsv(path, { task: 'binary-classification', features: cohort.features, label: 'label' });
+  const data = await loadTabularCsv(path, {
+    task: 'binary-classification',
+    features: cohort.features,
+    label: 'label',
+  });
   assert.equal(data.rows, 30);
   assert.deepEqual(
     [...data.features],
     hospital.table.rows.flatMap((row) => row.slice(0, 5).map(Math.fround)),
   );
-  assert.deepEqual([...data.labels], hospital.table.rows.map((row) => row[5]));
+  assert.deepEqual(
+    [...data.labels],
+    hospital.table.rows.map((row) => row[5]),
+  );
 });
 
 test('bad options and unwritable tables are refused', () => {
   assert.throws(() => generateSyntheticTabular({ ...options, hospitals: [] }), FedpetError);
-  assert.throws(() => generateSyntheticTabular({ ...options, hospitals: ['a', 'a'], rowsPerHospital: 5 }), FedpetError);
+  assert.throws(
+    () => generateSyntheticTabular({ ...options, hospitals: ['a', 'a'], rowsPerHospital: 5 }),
+    FedpetError,
+  );
   assert.throws(() => generateSyntheticTabular({ ...options, rowsPerHospital: [1, 2] }), FedpetError);
   assert.throws(() => generateSyntheticTabular({ ...options, features: 0 }), FedpetError);
   assert.throws(() => generateSyntheticTabular({ ...options, shift: -1 }), FedpetError);

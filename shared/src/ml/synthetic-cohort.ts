@@ -55,11 +55,13 @@ function validate(options: SyntheticOptions): number[] {
   const { hospitals, rowsPerHospital, features, shift } = options;
   if (hospitals.length === 0) fail('needs at least one hospital');
   if (new Set(hospitals).size !== hospitals.length) fail('hospital names must be unique');
-  if (!Number.isInteger(features) || features < 1) fail(`features must be a positive integer, got ${features}`);
+  if (!Number.isInteger(features) || features < 1)
+    fail(`features must be a positive integer, got ${features}`);
   if (!Number.isFinite(shift) || shift < 0) fail(`shift must be a non-negative number, got ${shift}`);
   const sizes = typeof rowsPerHospital === 'number' ? hospitals.map(() => rowsPerHospital) : rowsPerHospital;
   if (sizes.length !== hospitals.length) fail(`${sizes.length} sizes for ${hospitals.length} hospitals`);
-  for (const size of sizes) if (!Number.isInteger(size) || size < 1) fail(`row counts must be positive integers`);
+  for (const size of sizes)
+    if (!Number.isInteger(size) || size < 1) fail(`row counts must be positive integers`);
   return sizes;
 }
 

@@ -13,7 +13,11 @@ import {
   type TabularData,
 } from './tabular-dataset.ts';
 
-const plan: TabularColumns = { task: 'binary-classification', features: ['suv_max', 'age'], label: 'relapse' };
+const plan: TabularColumns = {
+  task: 'binary-classification',
+  features: ['suv_max', 'age'],
+  label: 'relapse',
+};
 const directory = await mkdtemp(join(tmpdir(), 'fedpet-ml-csv-'));
 after(() => rm(directory, { recursive: true, force: true }));
 
@@ -21,7 +25,8 @@ function expectError(code: string, ...fragments: string[]): (error: unknown) => 
   return (error) => {
     assert.ok(error instanceof FedpetError, `expected a FedpetError, got ${String(error)}`);
     assert.equal(error.code, code);
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `'${error.message}' lacks '${fragment}'`);
+    for (const fragment of fragments)
+      assert.ok(error.message.includes(fragment), `'${error.message}' lacks '${fragment}'`);
     return true;
   };
 }
@@ -50,11 +55,14 @@ test('a missing column names the file and the column', () => {
 
 test('a non-numeric value names the file, line, row and column but not the value', () => {
   const text = 'suv_max,age,relapse\n1.5,40,0\n2.5,sixty,1\n';
-  assert.throws(() => parseTabularCsv(text, plan, 'site-b.csv'), (error: unknown) => {
-    expectError(ErrorCodes.datasetInvalid, 'site-b.csv', 'line 3', 'data row 2', "'age'")(error);
-    assert.ok(!(error as Error).message.includes('sixty'), 'the message must not echo data');
-    return true;
-  });
+  assert.throws(
+    () => parseTabularCsv(text, plan, 'site-b.csv'),
+    (error: unknown) => {
+      expectError(ErrorCodes.datasetInvalid, 'site-b.csv', 'line 3', 'data row 2', "'age'")(error);
+      assert.ok(!(error as Error).message.includes('sixty'), 'the message must not echo data');
+      return true;
+    },
+  );
   for (const bad of ['', 'NaN', 'Infinity', '0x10', '1,5']) {
     assert.throws(() => parseTabularCsv(`suv_max,age,relapse\n${bad},40,0\n`, plan, 'x.csv'), FedpetError);
   }
@@ -69,10 +77,19 @@ test('a wrong field count, a non-binary label and an empty file are rejected', (
     () => parseTabularCsv('suv_max,age,relapse\n1,2,2\n', plan, 'c.csv'),
     expectError(ErrorCodes.datasetInvalid, "'relapse'", '0 or 1'),
   );
-  assert.equal(parseTabularCsv('suv_max,age,relapse\n1,2,2.5\n', { ...plan, task: 'regression' }, 'r.csv').labels[0], 2.5);
+  assert.equal(
+    parseTabularCsv('suv_max,age,relapse\n1,2,2.5\n', { ...plan, task: 'regression' }, 'r.csv').labels[0],
+    2.5,
+  );
   assert.throws(() => parseTabularCsv('', plan, 'e.csv'), expectError(ErrorCodes.datasetInvalid, 'e.csv'));
-  assert.throws(() => parseTabularCsv('suv_max,age,relapse\n', plan, 'e.csv'), expectError(ErrorCodes.datasetInvalid, 'no data rows'));
-  assert.throws(() => parseTabularCsv('age,age,relapse,suv_max\n', plan, 'd.csv'), expectError(ErrorCodes.datasetInvalid, "'age' twice"));
+  assert.throws(
+    () => parseTabularCsv('suv_max,age,relapse\n', plan, 'e.csv'),
+    expectError(ErrorCodes.datasetInvalid, 'no data rows'),
+  );
+  assert.throws(
+    () => parseTabularCsv('age,age,relapse,suv_max\n', plan, 'd.csv'),
+    expectError(ErrorCodes.datasetInvalid, "'age' twice"),
+  );
 });
 
 function syntheticBinary(rows: number, positives: number): TabularData {

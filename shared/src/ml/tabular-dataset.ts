@@ -25,7 +25,9 @@ function invalid(message: string): FedpetError {
 function splitHeader(line: string): string[] {
   return line.split(',').map((cell) => {
     const trimmed = cell.trim();
-    return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"') ? trimmed.slice(1, -1) : trimmed;
+    return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+      ? trimmed.slice(1, -1)
+      : trimmed;
   });
 }
 
@@ -39,7 +41,8 @@ export function parseTabularCsv(text: string, plan: TabularColumns, source: stri
   }
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const headerLine = lines[0];
-  if (headerLine === undefined || headerLine.trim() === '') throw invalid(`${source}: empty file, no header row`);
+  if (headerLine === undefined || headerLine.trim() === '')
+    throw invalid(`${source}: empty file, no header row`);
   const header = splitHeader(headerLine);
   const position = new Map<string, number>();
   header.forEach((name, index) => {
@@ -49,7 +52,9 @@ export function parseTabularCsv(text: string, plan: TabularColumns, source: stri
   });
   const missing = [...plan.features, plan.label].filter((name) => !position.has(name));
   if (missing.length > 0) {
-    throw invalid(`${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`);
+    throw invalid(
+      `${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`,
+    );
   }
   const featureIndex = plan.features.map((name) => position.get(name)!);
   const labelIndex = position.get(plan.label)!;
@@ -97,9 +102,13 @@ export async function loadTabularCsv(path: string, plan: TabularColumns): Promis
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new FedpetError(ErrorCodes.datasetMissing, `dataset file not found: ${path}`, { cause: error });
     }
-    throw new FedpetError(ErrorCodes.datasetInvalid, `cannot read dataset file ${path}: ${code ?? 'unknown error'}`, {
-      cause: error,
-    });
+    throw new FedpetError(
+      ErrorCodes.datasetInvalid,
+      `cannot read dataset file ${path}: ${code ?? 'unknown error'}`,
+      {
+        cause: error,
+      },
+    );
   }
   return parseTabularCsv(text, plan, path);
 }
@@ -123,11 +132,15 @@ export function selectRows(data: TabularData, indices: ArrayLike<number>): Tabul
 /** Stacks datasets with the same feature count (e.g. pooling hospitals for a central baseline). */
 export function concatTabularData(parts: readonly TabularData[]): TabularData {
   const first = parts[0];
-  if (first === undefined) throw new FedpetError(ErrorCodes.internal, 'concatTabularData needs at least one part');
+  if (first === undefined)
+    throw new FedpetError(ErrorCodes.internal, 'concatTabularData needs at least one part');
   const width = first.featureCount;
   const rows = parts.reduce((sum, part) => {
     if (part.featureCount !== width) {
-      throw new FedpetError(ErrorCodes.datasetInvalid, `cannot pool ${part.featureCount} features with ${width}`);
+      throw new FedpetError(
+        ErrorCodes.datasetInvalid,
+        `cannot pool ${part.featureCount} features with ${width}`,
+      );
     }
     return sum + part.rows;
   }, 0);

@@ -11,7 +11,13 @@ import { evaluate, predict, trainLocal } from './train.ts';
 
 const { tf } = await selectBackend('cpu');
 
-const cohort = generateSyntheticTabular({ hospitals: ['h1'], rowsPerHospital: 400, features: 4, seed: 21, shift: 0 });
+const cohort = generateSyntheticTabular({
+  hospitals: ['h1'],
+  rowsPerHospital: 400,
+  features: 4,
+  seed: 21,
+  shift: 0,
+});
 const plan: ModelPlan & { label: string } = {
   task: 'binary-classification',
   features: cohort.features,
@@ -20,7 +26,12 @@ const plan: ModelPlan & { label: string } = {
   activation: 'relu',
 };
 const data = parseTabularCsv(tableToCsv(cohort.hospitals[0]!.table), plan, 'h1');
-const hyperparameters: Hyperparameters = { localEpochs: 3, batchSize: 32, learningRate: 0.02, optimizer: 'adam' };
+const hyperparameters: Hyperparameters = {
+  localEpochs: 3,
+  batchSize: 32,
+  learningRate: 0.02,
+  optimizer: 'adam',
+};
 
 test('the same seed gives identical training; another seed a different one', async () => {
   const run = async (seed: number) => {
@@ -40,7 +51,13 @@ test('the same seed gives identical training; another seed a different one', asy
 });
 
 test('training lowers the loss and beats chance on held-out rows, with sgd too', async () => {
-  const heldOut = generateSyntheticTabular({ hospitals: ['h2'], rowsPerHospital: 300, features: 4, seed: 21, shift: 0 });
+  const heldOut = generateSyntheticTabular({
+    hospitals: ['h2'],
+    rowsPerHospital: 300,
+    features: 4,
+    seed: 21,
+    shift: 0,
+  });
   const validation = parseTabularCsv(tableToCsv(heldOut.hospitals[0]!.table), plan, 'h2');
   for (const optimizer of ['adam', 'sgd'] as const) {
     const model = buildModel(plan, 2);
@@ -90,7 +107,10 @@ test('an aborted signal stops training with CANCELLED', async () => {
     signal: controller.signal,
     onProgress: () => controller.abort(),
   });
-  await assert.rejects(training, (error: unknown) => error instanceof FedpetError && error.code === ErrorCodes.cancelled);
+  await assert.rejects(
+    training,
+    (error: unknown) => error instanceof FedpetError && error.code === ErrorCodes.cancelled,
+  );
   model.dispose();
 });
 
@@ -106,10 +126,21 @@ test('regression trains on MSE and reports loss and mae', async () => {
     labels[i] = 2 * a - b + 0.1 * rng.normal();
   }
   const regression: TabularData = { features, labels, rows, featureCount: 2 };
-  const regressionPlan: ModelPlan = { task: 'regression', features: ['a', 'b'], hiddenUnits: [], activation: 'relu' };
+  const regressionPlan: ModelPlan = {
+    task: 'regression',
+    features: ['a', 'b'],
+    hiddenUnits: [],
+    activation: 'relu',
+  };
   const model = buildModel(regressionPlan, 6);
   const before = await evaluate(model, regression, regressionPlan);
-  await trainLocal(model, regression, { ...hyperparameters, localEpochs: 20, learningRate: 0.05 }, regressionPlan, 6);
+  await trainLocal(
+    model,
+    regression,
+    { ...hyperparameters, localEpochs: 20, learningRate: 0.05 },
+    regressionPlan,
+    6,
+  );
   const after = await evaluate(model, regression, regressionPlan);
   assert.deepEqual(Object.keys(after).sort(), ['loss', 'mae']);
   assert.ok(after.loss < 0.05 && after.loss < before.loss, `mse ${after.loss}`);
@@ -119,7 +150,12 @@ test('regression trains on MSE and reports loss and mae', async () => {
 
 test('a dataset that does not fit the plan is refused', async () => {
   const model = buildModel(plan, 7);
-  const narrow: TabularData = { features: new Float32Array(3), labels: new Float32Array(1), rows: 1, featureCount: 3 };
+  const narrow: TabularData = {
+    features: new Float32Array(3),
+    labels: new Float32Array(1),
+    rows: 1,
+    featureCount: 3,
+  };
   await assert.rejects(
     trainLocal(model, narrow, hyperparameters, plan, 7),
     (error: unknown) => error instanceof FedpetError && error.code === ErrorCodes.datasetInvalid,

@@ -42,10 +42,16 @@ function checkFit(model: tf.LayersModel, data: TabularData, plan: TrainPlan): vo
   const width = plan.features.length;
   const inputWidth = model.inputs[0]?.shape[1];
   if (inputWidth !== width) {
-    throw new FedpetError(ErrorCodes.invalidConfig, `model takes ${String(inputWidth)} features, the plan names ${width}`);
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `model takes ${String(inputWidth)} features, the plan names ${width}`,
+    );
   }
   if (data.featureCount !== width) {
-    throw new FedpetError(ErrorCodes.datasetInvalid, `dataset has ${data.featureCount} features, the plan names ${width}`);
+    throw new FedpetError(
+      ErrorCodes.datasetInvalid,
+      `dataset has ${data.featureCount} features, the plan names ${width}`,
+    );
   }
   if (data.rows < 1) throw new FedpetError(ErrorCodes.datasetInvalid, 'dataset has no rows');
 }
@@ -128,7 +134,10 @@ export async function trainLocal(
       for (const cost of batchCosts.splice(0)) cost.dispose();
       const loss = (sum ?? Number.NaN) / data.rows;
       if (!Number.isFinite(loss)) {
-        throw new FedpetError(ErrorCodes.trainingFailed, `training loss diverged (${loss}) in epoch ${epoch}`);
+        throw new FedpetError(
+          ErrorCodes.trainingFailed,
+          `training loss diverged (${loss}) in epoch ${epoch}`,
+        );
       }
       epochLosses.push(loss);
       options.onProgress?.(epoch, loss);
@@ -141,7 +150,11 @@ export async function trainLocal(
 }
 
 /** Model outputs for every row, computed in batches to bound memory. */
-export async function predict(model: tf.LayersModel, data: TabularData, batchSize = 4096): Promise<Float32Array> {
+export async function predict(
+  model: tf.LayersModel,
+  data: TabularData,
+  batchSize = 4096,
+): Promise<Float32Array> {
   const width = data.featureCount;
   const out = new Float32Array(data.rows);
   for (let start = 0; start < data.rows; start += batchSize) {

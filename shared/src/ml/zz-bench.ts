@@ -56,6 +56,7 @@ for (const seed of seeds) {
   const fm = await evaluate(global, val, plan);
   const t2 = performance.now();
   const mono = fedLosses.every((l, i) => i === 0 || l < fedLosses[i - 1]!);
-  console.log(`${b.name} seed=${seed} prev=${cohort.hospitals.map((h) => h.prevalence.toFixed(2))} fed=${fedLosses.map((l) => l.toFixed(4)).join('>')} central=${cm.loss.toFixed(4)} ratio=${(fm.loss / cm.loss).toFixed(4)} mono=${mono} aucF=${fm.auc?.toFixed(3)} aucC=${cm.auc?.toFixed(3)} fedMs=${(t1 - t0).toFixed(0)} centralMs=${(t2 - t1).toFixed(0)}`);
+  const minDrop = Math.min(...fedLosses.slice(1).map((l, i) => fedLosses[i]! - l));
+  console.log(`${b.name} seed=${seed} prev=${cohort.hospitals.map((h) => h.prevalence.toFixed(2))} fed=${fedLosses.map((l) => l.toFixed(4)).join('>')} central=${cm.loss.toFixed(4)} ratio=${(fm.loss / cm.loss).toFixed(4)} mono=${mono} minDrop=${minDrop.toFixed(4)} aucF=${fm.auc?.toFixed(3)} aucC=${cm.auc?.toFixed(3)} fedMs=${(t1 - t0).toFixed(0)} centralMs=${(t2 - t1).toFixed(0)}`);
   global.dispose(); local.dispose(); central.dispose();
 }

@@ -25,7 +25,8 @@ export async function connectRedis(url: string, connectTimeoutMs = 5000): Promis
     return redis;
   } catch (error) {
     redis.disconnect();
-    const reason = error instanceof Error && error.message !== 'Connection is closed.' ? error.message : lastError;
+    const reason =
+      error instanceof Error && error.message !== 'Connection is closed.' ? error.message : lastError;
     throw new FedpetError(ErrorCodes.brokerUnavailable, `cannot reach Redis at ${redactUrl(url)}: ${reason}`);
   } finally {
     clearTimeout(timer);

@@ -34,10 +34,12 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>
         process.exit(130);
       }
       stopping = true;
-      stop(signal).then(() => resolve(signal)).catch((error: unknown) => {
-        process.stderr.write(`shutdown failed: ${describeError(error).reason}\n`);
-        process.exit(1);
-      });
+      stop(signal)
+        .then(() => resolve(signal))
+        .catch((error: unknown) => {
+          process.stderr.write(`shutdown failed: ${describeError(error).reason}\n`);
+          process.exit(1);
+        });
     };
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);

@@ -23,7 +23,11 @@ export interface SpanOptions {
  * Runs `fn` inside a new active span, recording a thrown error's code (not its
  * stack) and ending the span either way.
  */
-export async function withSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(
     name,

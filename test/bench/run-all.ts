@@ -1,0 +1,16 @@
+/**
+ * make bench: every benchmark in turn, each printing its table and writing
+ * JSON under test/bench/results/. Figures are ratios to baselines measured in
+ * the same run; run on an otherwise idle machine.
+ */
+import { cpus } from 'node:os';
+import { runFedAvgFoldBench } from './fedavg-fold.bench.ts';
+import { runTransferBench } from './transfer.bench.ts';
+
+console.log(
+  `fedpet benchmarks — ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString()}`,
+);
+console.log('\n(a) FedAvg streaming fold: 10 updates of 10M float32 parameters');
+runFedAvgFoldBench();
+console.log('\n(b) model and update transfer through the brokers');
+await runTransferBench();
