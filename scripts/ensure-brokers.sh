@@ -122,7 +122,9 @@ start_mosquitto() {
 
 start_local() {
   local name=$1
-  if ! "start_$name"; then
+  # 9>&-: a daemon must not inherit the lock's descriptor, or it holds the
+  # lock for as long as it runs.
+  if ! "start_$name" 9>&-; then
     return 1
   fi
   wait_port "$name"
@@ -166,8 +168,9 @@ if ((${#not_installed[@]} > 0)) && is_root && [[ -r /etc/debian_version ]] && co
   packages=()
   for name in "${not_installed[@]}"; do packages+=("${PACKAGE[$name]}"); done
   say "installing ${packages[*]} with apt-get (log: $LOG_DIR/apt.log)"
+  # (Post-install scripts may start the servers: 9>&- keeps the lock from them.)
   if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"; } >"$LOG_DIR/apt.log" 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}"; } >"$LOG_DIR/apt.log" 2>&1 9>&-; then
     tail -n 20 "$LOG_DIR/apt.log" >&2
     die "apt-get install ${packages[*]} failed (see $LOG_DIR/apt.log)"
   fi
@@ -194,7 +197,7 @@ if ((${#not_installed[@]} > 0)); then
   for name in "${not_installed[@]}"; do labels+=("${LABEL[$name]}"); done
   if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
     say "starting ${not_installed[*]} with docker compose"
-    docker compose -f "$COMPOSE_FILE" up -d "${not_installed[@]}" >"$LOG_DIR/compose.log" 2>&1 ||
+    docker compose -f "$COMPOSE_FILE" up -d "${not_installed[@]}" >"$LOG_DIR/compose.log" 2>&1 9>&- ||
       die "docker compose -f infra/compose.yaml up -d ${not_installed[*]} failed (see $LOG_DIR/compose.log)"
     for name in "${not_installed[@]}"; do
       wait_port "$name" 180 || die "${LABEL[$name]} (docker) did not answer on $HOST:${PORT[$name]} within 180 s"
@@ -203,7 +206,7 @@ if ((${#not_installed[@]} > 0)); then
   else
     pkgs=()
     for name in "${not_installed[@]}"; do pkgs+=("${PACKAGE[$name]}"); done
-    die "${labels[*]} not reachable on $HOST and not installed: run 'sudo apt-get install -y ${pkgs[*]}' or 'docker compose -f infra/compose.yaml up -d ${not_installed[*]}', or set FEDPET_SKIP_BROKERS=1 if they run elsewhere"
+    die "$(IFS=/; echo "${labels[*]}") not reachable on $HOST and not installed: run 'sudo apt-get install -y ${pkgs[*]}' or 'docker compose -f infra/compose.yaml up -d ${not_installed[*]}', or set FEDPET_SKIP_BROKERS=1 if they run elsewhere"
   fi
 fi
 
