@@ -290,6 +290,28 @@ function busContract(fixture: BrokerFixture): void {
       assert.equal(inbox.messages.length, 2, 'acknowledged after the second, successful attempt');
     });
 
+    test("a retry reaches only the subscription that failed, not the topic's other subscribers", async (t) => {
+      const s = await scenario(t, fixture);
+      const bus = await s.bus();
+      const flaky = new Inbox(async (_message, nth) => {
+        if (nth === 1) throw new Error('try again');
+      });
+      const steady = new Inbox();
+      await s.subscribe(bus, { name: 'flaky', topics: ['event.*'] }, flaky);
+      await s.subscribe(bus, { name: 'steady', topics: ['event.*'] }, steady);
+      await bus.publish('event.one', Buffer.from('e1'));
+      await flaky.waitFor(2);
+      await sleep(QUIET_MS);
+      assert.equal(steady.messages.length, 1);
+      assert.equal(steady.messages[0]?.redelivered, false);
+      assert.equal(flaky.messages.length, 2);
+      assert.deepEqual(
+        Object.keys(flaky.messages[1]?.headers ?? {}).filter((key) => key.startsWith('x-redeliver')),
+        [],
+        'no transport bookkeeping leaks into headers',
+      );
+    });
+
     test('a retryable FedpetError is delivered again too', async (t) => {
       const s = await scenario(t, fixture);
       const bus = await s.bus();

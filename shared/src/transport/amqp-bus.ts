@@ -329,6 +329,12 @@ class AmqpBus implements Bus {
       } catch (error) {
         if (error instanceof FedpetError) throw error; // from connection(): already gave up
         const reason = errorReason(error);
+        // amqplib throws RangeError for a headers table it cannot encode: retrying cannot help.
+        if (error instanceof RangeError) {
+          throw new FedpetError(ErrorCodes.invalidMessage, `cannot publish to "${topic}": ${reason}`, {
+            cause: error,
+          });
+        }
         if (reason === NACKED) {
           throw new FedpetError(
             ErrorCodes.brokerUnavailable,

@@ -20,7 +20,13 @@
  * - mqtt.js reconnects by itself every RECONNECT_PERIOD_MS; reconnects are
  *   reported through onEvent.
  */
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import {
+  connect,
+  type IClientOptions,
+  type IConnackPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
 import { redactUrl } from './broker-url.ts';
 import {
@@ -46,6 +52,8 @@ const SESSION_EXPIRY_S = 7 * 24 * 3600;
 /** MQTT has no per-subscriber requeue; a retry is republished with this header naming its share group. */
 const REDELIVER_TO_HEADER = 'x-redeliver-to';
 const SESSION_TAKEN_OVER = 0x8e;
+/** Bound on the `-2`, `-3`, … client ids deleteSubscription looks for. */
+const MAX_EXTRA_CONSUMERS = 64;
 /** How long a clean disconnect may take before the socket is simply closed. */
 const END_TIMEOUT_MS = 2_000;
 /** MQTT 5 reason codes from 0x80 up are failures (SUBACK, PUBACK). */
@@ -75,8 +83,14 @@ function toBusHeaders(userProperties: Record<string, string | string[]> | undefi
   return headers;
 }
 
+interface OpenedClient {
+  client: MqttClient;
+  /** CONNACK's session-present flag: the broker still held a session for this client id. */
+  sessionPresent: boolean;
+}
+
 /** Opens a client and waits for CONNACK, failing with one clear error after timeoutMs. */
-function openClient(url: string, clientOptions: IClientOptions, timeoutMs: number): Promise<MqttClient> {
+function openClient(url: string, clientOptions: IClientOptions, timeoutMs: number): Promise<OpenedClient> {
   const client = connect(url, {
     protocolVersion: 5,
     reconnectPeriod: RECONNECT_PERIOD_MS,
@@ -108,9 +122,9 @@ function openClient(url: string, clientOptions: IClientOptions, timeoutMs: numbe
       // A numeric code is a CONNACK refusal (bad credentials, bad id): mqtt.js will not retry it.
       if (typeof error.code === 'number') fail(error.message);
     };
-    const onConnect = () => {
+    const onConnect = (connack: IConnackPacket) => {
       cleanup();
-      resolve(client);
+      resolve({ client, sessionPresent: connack.sessionPresent });
     };
     // Until then mqtt.js keeps retrying, so a broker that starts a moment after us is still found.
     const timer = setTimeout(() => fail(`${lastError} (gave up after ${timeoutMs} ms)`), timeoutMs);
@@ -238,7 +252,11 @@ class MqttBus implements Bus {
     const clientId = sanitizeMqttId(
       `${this.namespace}-${this.options.clientName}-pub-${Math.random().toString(36).slice(2, 10)}`,
     );
-    const publisher = await openClient(this.url, { clientId, clean: true }, this.connectTimeoutMs);
+    const { client: publisher } = await openClient(
+      this.url,
+      { clientId, clean: true },
+      this.connectTimeoutMs,
+    );
     this.publisher = publisher;
     this.publisherWatch = this.watch(publisher, clientId, () => this.failWaitingPublishes());
   }
@@ -365,17 +383,28 @@ class MqttBus implements Bus {
     for (const subscription of [...this.subscriptions]) {
       if (subscription.name === name) await subscription.close();
     }
-    const clientIds = new Set([this.shareGroup(name), ...(this.clientIds.get(name) ?? [])]);
-    for (const clientId of clientIds) {
-      // Clean start discards the stored session; expiry 0 keeps the new one from outliving this call.
-      const client = await openClient(
-        this.url,
-        { clientId, clean: true, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } },
-        this.connectTimeoutMs,
-      );
-      await endClient(client);
-    }
+    const base = this.shareGroup(name);
+    for (const clientId of this.clientIds.get(name) ?? []) await this.dropSession(clientId);
+    // Extra consumers another bus opened are `-2`, `-3`, …, allocated lowest first: drop until one is missing.
+    await this.dropSession(base);
+    for (let n = 2; n <= MAX_EXTRA_CONSUMERS && (await this.dropSession(`${base}-${n}`)); n += 1);
     this.clientIds.delete(name);
+  }
+
+  /**
+   * Resumes the session with expiry 0, so it ends, with what is queued in it,
+   * when we disconnect; tells whether there was one. A consumer still
+   * connected with that id is disconnected by the broker, as AMQP cancels
+   * consumers of a deleted queue.
+   */
+  private async dropSession(clientId: string): Promise<boolean> {
+    const { client, sessionPresent } = await openClient(
+      this.url,
+      { clientId, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 0 } },
+      this.connectTimeoutMs,
+    );
+    await endClient(client);
+    return sessionPresent;
   }
 
   async close(): Promise<void> {
@@ -420,7 +449,7 @@ class MqttSubscription implements Subscription {
   }
 
   async open(url: string, filters: readonly string[]): Promise<void> {
-    const client = await openClient(
+    const { client } = await openClient(
       url,
       {
         clientId: this.clientId,
