@@ -107,6 +107,7 @@ async function fedpetRun(
   } finally {
     await subscription.close();
     await bus.deleteSubscription('aggregator.updates');
+    await bus.removeNamespace();
     await bus.close();
     redis.disconnect();
     for (const connection of trainerRedis) connection.disconnect();

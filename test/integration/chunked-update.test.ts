@@ -94,6 +94,7 @@ for (const kind of ['amqp', 'mqtt'] as const) {
         assert.equal((broken as Error & { code?: string }).code, 'INTEGRITY_ERROR');
       } finally {
         await bus.deleteSubscription(name);
+        await bus.removeNamespace();
         await bus.close();
       }
     });

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 
 /**
  * Removes what a throw-away sandbox namespace left behind: its job queues,
- * blobs and the aggregator's durable subscriptions, so repeated sandbox runs
+ * blobs, the aggregator's durable subscriptions and the namespace's
+ * exchange, so repeated sandbox runs
  * do not accumulate state on shared brokers.
  */
 export async function removeNamespace(options: {
@@ -22,6 +23,7 @@ export async function removeNamespace(options: {
   for (const subscription of ['aggregator.updates', 'aggregator.status']) {
     await options.bus.deleteSubscription(subscription);
   }
+  await options.bus.removeNamespace();
   let cursor = '0';
   do {
     const [next, keys] = await options.redis.scan(cursor, 'MATCH', `${options.namespace}:*`, 'COUNT', 500);

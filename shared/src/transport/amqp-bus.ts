@@ -400,6 +400,16 @@ class AmqpBus implements Bus {
     await channel.close();
   }
 
+  async removeNamespace(): Promise<void> {
+    if (this.closing) throw new FedpetError(ErrorCodes.brokerUnavailable, 'bus is closed');
+    const model = await this.connection();
+    const channel = await model.createChannel();
+    channel.on('error', () => {});
+    await channel.deleteQueue(this.deadLetterQueue);
+    await channel.deleteExchange(this.namespace);
+    await channel.close();
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;

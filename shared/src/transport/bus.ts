@@ -66,6 +66,13 @@ export interface Bus {
   deadLetter(message: IncomingMessage, reason: string): Promise<void>;
   /** Deletes a durable subscription and what is pending in it. */
   deleteSubscription(name: string): Promise<void>;
+  /**
+   * Deletes what the namespace itself holds on the broker (AMQP: the topic
+   * exchange and the dead-letter queue; MQTT: nothing, topics are not
+   * objects). For throw-away namespaces (sandbox runs, tests): delete their
+   * subscriptions first.
+   */
+  removeNamespace(): Promise<void>;
   /** Waits for in-flight publishes and handlers, then disconnects. */
   close(): Promise<void>;
 }

@@ -378,6 +378,9 @@ class MqttBus implements Bus {
     this.subscriptions.delete(subscription);
   }
 
+  /** MQTT topics are not broker objects: sessions go with deleteSubscription. */
+  async removeNamespace(): Promise<void> {}
+
   async deleteSubscription(name: string): Promise<void> {
     if (this.closing) throw new FedpetError(ErrorCodes.brokerUnavailable, 'bus is closed');
     for (const subscription of [...this.subscriptions]) {
