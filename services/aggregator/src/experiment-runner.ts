@@ -24,7 +24,15 @@ export interface RunnerDeps {
   publishProgress(fields: EnvelopeFields, progress: Progress): Promise<void>;
   announceModel(fields: EnvelopeFields, model: BlobRef, parameterCount: number): Promise<void>;
   createModel(job: ExperimentJob): Promise<GlobalModel>;
+  /** The hospital's worker as its last heartbeat described it (backend, GPU), if one arrived. */
+  describeHospital(hospital: string): HospitalWorker | undefined;
   signal: AbortSignal;
+}
+
+export interface HospitalWorker {
+  backend: string;
+  gpu: { available: boolean; device?: string | undefined };
+  workerId: string;
 }
 
 export interface RoundRecord {
@@ -72,7 +80,7 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
     logger.error('experiment failed', { code, reason });
     await deps.publishProgress(fields(rounds.length), { event: 'experiment.failed', code, reason });
     const results = await deps.putBlob(
-      jsonBytes(buildResults(job, startedAt, rounds, 'failed', { code, reason }, undefined)),
+      jsonBytes(buildResults(job, startedAt, rounds, 'failed', { code, reason }, deps)),
     );
     return { experimentId, status: 'failed', results };
   }
@@ -81,7 +89,7 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
   const weights = await deps.putBlob(artifacts.weights);
   const results = await deps.putBlob(
     jsonBytes(
-      buildResults(job, startedAt, rounds, 'completed', undefined, {
+      buildResults(job, startedAt, rounds, 'completed', undefined, deps, {
         modelJson,
         weights,
         parameterCount: model.parameterCount,
@@ -213,7 +221,8 @@ function buildResults(
   rounds: RoundRecord[],
   status: 'completed' | 'failed',
   error: { code: string; reason: string } | undefined,
-  model: { modelJson: BlobRef; weights: BlobRef; parameterCount: number } | undefined,
+  deps: Pick<RunnerDeps, 'describeHospital'>,
+  model?: { modelJson: BlobRef; weights: BlobRef; parameterCount: number },
 ) {
   const finishedAt = new Date();
   const training = rounds.filter((round) => round.kind === 'train');
@@ -228,6 +237,9 @@ function buildResults(
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     spec: job.spec,
+    hospitals: Object.fromEntries(
+      job.spec.hospitals.map((hospital) => [hospital, deps.describeHospital(hospital) ?? null]),
+    ),
     rounds: training,
     finalEvaluation: evaluation ?? null,
     model: model ?? null,

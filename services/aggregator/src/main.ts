@@ -6,6 +6,7 @@ import {
   experimentJobSchema,
   type RoundJob,
 } from '@fedpet/shared/contracts/jobs';
+import type { NodeStatus } from '@fedpet/shared/contracts/messages';
 import { EXPERIMENTS_QUEUE, queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
@@ -38,6 +39,8 @@ await runMain('fedpet-aggregator', async () => {
   const redis = await connectRedis(config.redisUrl);
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const inbox = new UpdateInbox(logger);
+  /** Latest heartbeat per hospital: what results.json reports about each site's worker. */
+  const nodeStatus = new Map<string, NodeStatus>();
   const updates = await consumeEnvelopes(
     bus,
     { name: `${config.id}.updates`, topics: [Topics.allUpdates, Topics.allErrors], prefetch: 64 },
@@ -50,7 +53,11 @@ await runMain('fedpet-aggregator', async () => {
     { name: `${config.id}.status`, topics: [Topics.allStatus], prefetch: 16 },
     ['node.status'],
     logger,
-    async (message) => logger.debug('node status', { status: message.body }),
+    async (message) => {
+      const status = message.body as NodeStatus;
+      nodeStatus.set(status.hospital, status);
+      logger.debug('node status', { status });
+    },
   );
 
   const trainQueues = new Map<string, Queue>();
@@ -108,6 +115,16 @@ await runMain('fedpet-aggregator', async () => {
               encodeMessage('model.announcement', fields, { model, parameterCount }),
             ),
           createModel: (experiment) => createGlobalModel(experiment.spec.plan, experiment.spec.seed),
+          describeHospital: (hospital) => {
+            const status = nodeStatus.get(hospital);
+            return status
+              ? {
+                  backend: status.capabilities.backend,
+                  gpu: status.capabilities.gpu,
+                  workerId: status.workerId,
+                }
+              : undefined;
+          },
         }),
     );
   };

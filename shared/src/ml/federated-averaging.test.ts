@@ -13,13 +13,13 @@ import { evaluate, trainLocal } from './train.ts';
  * non-IID hospitals of unequal size, a one-hidden-layer MLP, plain SGD.
  * Found by a sweep over seeds; see the ML report for the margins.
  */
-const seed = 1;
+const seed = Number(process.env.FEDAVG_SEED ?? 1);
 const rounds = 4;
-const hyperparameters: Hyperparameters = { localEpochs: 3, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' };
+const hyperparameters: Hyperparameters = { localEpochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' };
 const cohortOptions = {
   hospitals: ['north', 'centre', 'south'],
-  rowsPerHospital: [600, 300, 900],
-  features: 6,
+  rowsPerHospital: [600, 400, 200],
+  features: 8,
   seed,
   shift: 1,
 };
@@ -76,6 +76,7 @@ test('FedAvg over non-IID hospitals ends within 5% of central training, its loss
   const centralMetrics = await evaluate(central, pooledValidation, plan);
   const federatedMetrics = await evaluate(global, pooledValidation, plan);
 
+  console.log(`fedavg seed ${seed}: ${losses.map((l) => l.toFixed(4)).join(' > ')} central ${centralMetrics.loss.toFixed(4)} ratio ${(federatedMetrics.loss / centralMetrics.loss).toFixed(4)}`);
   for (let round = 1; round <= rounds; round++) {
     assert.ok(losses[round]! < losses[round - 1]!, `validation loss rose in round ${round}: ${losses.join(' > ')}`);
   }
