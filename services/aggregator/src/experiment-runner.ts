@@ -1,3 +1,4 @@
+import type { BufferPool } from '@fedpet/shared/codec/buffer-pool';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
 import type { ExperimentJob, ExperimentResultRef, RoundJob } from '@fedpet/shared/contracts/jobs';
@@ -27,6 +28,8 @@ export interface RunnerDeps {
   /** The hospital's worker as its last heartbeat described it (backend, GPU), if one arrived. */
   describeHospital(hospital: string): HospitalWorker | undefined;
   signal: AbortSignal;
+  /** Update receive buffers, reused from round to round. */
+  receiveBuffers: BufferPool;
 }
 
 export interface HospitalWorker {

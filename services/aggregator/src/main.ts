@@ -1,4 +1,5 @@
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
+import { BufferPool } from '@fedpet/shared/codec/buffer-pool';
 import { encodeMessage, formatIssues } from '@fedpet/shared/contracts/frame';
 import {
   type ExperimentJob,
@@ -70,6 +71,7 @@ await runMain('fedpet-aggregator', async () => {
     return queue;
   };
   const shutdown = new AbortController();
+  const receiveBuffers = new BufferPool();
 
   const publish = async (topic: string, frame: Buffer) => {
     await bus.publish(topic, frame, injectTraceContext({}));
@@ -93,6 +95,7 @@ await runMain('fedpet-aggregator', async () => {
           inbox,
           logger,
           signal: shutdown.signal,
+          receiveBuffers,
           putBlob: (bytes) => blobs.put(bytes),
           enqueueRoundJob: async (roundJob: RoundJob, jobId: string) => {
             await trainQueue(roundJob.hospital).add('round', roundJob, {

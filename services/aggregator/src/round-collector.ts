@@ -1,6 +1,7 @@
 import { FedAvgAccumulator } from '@fedpet/shared/aggregation/fedavg';
+import { BufferPool } from '@fedpet/shared/codec/buffer-pool';
 import { ChunkAssembler } from '@fedpet/shared/codec/chunking';
-import { decodeTensors, flattenTensors } from '@fedpet/shared/codec/tensor-codec';
+import { decodeFlat } from '@fedpet/shared/codec/tensor-codec';
 import type { HospitalOutcome, UpdateBody } from '@fedpet/shared/contracts/messages';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 
@@ -34,7 +35,11 @@ export class RoundCollector {
   /** An update is the model's weights plus the codec header: anything far bigger is refused before allocation. */
   private readonly maxUpdateBytes: number;
 
-  constructor(private readonly expected: Expected) {
+  constructor(
+    private readonly expected: Expected,
+    /** Receive buffers, shared across rounds so updates reuse the same memory. */
+    private readonly pool: BufferPool = new BufferPool(),
+  ) {
     this.accumulator = expected.kind === 'train' ? new FedAvgAccumulator(expected.parameterCount) : undefined;
     this.maxUpdateBytes = expected.kind === 'train' ? expected.parameterCount * 4 + 1024 * 1024 : 1024;
     this.done = new Promise((resolve) => {
@@ -61,6 +66,7 @@ export class RoundCollector {
       assembler = new ChunkAssembler({
         expectedSha256: body.payload.payloadSha256,
         maxTotalBytes: this.maxUpdateBytes,
+        allocate: (bytes) => this.pool.acquire(bytes),
       });
       this.assemblers.set(body.updateId, assembler);
     }
@@ -68,15 +74,15 @@ export class RoundCollector {
     try {
       complete = assembler.add({ ...body.payload, data: payload });
     } catch (error) {
-      this.assemblers.delete(body.updateId);
+      this.drop(body.updateId, assembler);
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
     }
     if (!complete) return;
-    this.assemblers.delete(body.updateId);
     try {
       if (this.accumulator) {
-        const flat = flattenTensors(decodeTensors(assembler.result())).values;
+        // A view of the receive buffer: folded, then the buffer goes back to the pool.
+        const flat = decodeFlat(assembler.result()).values;
         if (flat.length !== this.expected.parameterCount) {
           throw new FedpetError(
             ErrorCodes.invalidMessage,
@@ -96,6 +102,8 @@ export class RoundCollector {
     } catch (error) {
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
+    } finally {
+      this.drop(body.updateId, assembler);
     }
     this.record({
       hospital: body.hospital,
@@ -135,15 +143,20 @@ export class RoundCollector {
         });
       }
     }
-    this.assemblers.clear();
+    for (const [updateId, assembler] of this.assemblers) this.drop(updateId, assembler);
     const outcomes = this.expected.hospitals.map((hospital) => this.outcomes.get(hospital)!);
     const accumulator = this.accumulator;
     const folded = accumulator !== undefined && accumulator.count > 0;
     return {
       outcomes,
-      average: folded ? accumulator.result() : undefined,
+      average: folded ? accumulator.finish() : undefined,
       totalSamples: outcomes.reduce((sum, outcome) => sum + (outcome.numSamples ?? 0), 0),
     };
+  }
+
+  private drop(updateId: string, assembler: ChunkAssembler): void {
+    this.assemblers.delete(updateId);
+    if (assembler.buffer) this.pool.release(assembler.buffer);
   }
 
   private checkSender(sender: string, hospital: string): void {

@@ -145,3 +145,13 @@ test('result without updates and invalid lengths are refused', () => {
   assertInvalid(() => new FedAvgAccumulator(-1), /non-negative integer/);
   assertInvalid(() => new FedAvgAccumulator(1.5), /non-negative integer/);
 });
+
+test('finish() averages in place and closes the accumulator', () => {
+  const accumulator = new FedAvgAccumulator(3);
+  accumulator.add(Float32Array.from([1, 2, 3]), 1);
+  accumulator.add(Float32Array.from([3, 4, 5]), 3);
+  const average = accumulator.finish();
+  assert.deepEqual([...average], [2.5, 3.5, 4.5]);
+  assert.deepEqual([...accumulator.result()], [2.5, 3.5, 4.5]);
+  assert.throws(() => accumulator.add(Float32Array.from([1, 1, 1]), 1), /already finished/);
+});

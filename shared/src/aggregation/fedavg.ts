@@ -19,6 +19,7 @@ export class FedAvgAccumulator {
   readonly #kernel: FoldKernel;
   #count = 0;
   #totalWeight = 0;
+  #finished = false;
 
   /** `kernel` forces the plain-JavaScript loop (tests, comparisons); by default SIMD is used when available. */
   constructor(length: number, options: { kernel?: FoldKernelKind } = {}) {
@@ -53,6 +54,7 @@ export class FedAvgAccumulator {
    * leaves the accumulator unchanged.
    */
   add(values: Float32Array, weight: number): void {
+    if (this.#finished) throw new FedpetError(ErrorCodes.invalidMessage, 'FedAvg already finished');
     if (!(values instanceof Float32Array)) {
       throw new FedpetError(ErrorCodes.invalidMessage, 'FedAvg update must be a Float32Array');
     }
@@ -77,8 +79,23 @@ export class FedAvgAccumulator {
     this.#totalWeight += weight;
   }
 
+  /**
+   * The weighted average, computed in place over the sums (no second
+   * model-sized array). The accumulator is finished afterwards: the returned
+   * array is its storage, and add() is refused.
+   */
+  finish(): Float32Array {
+    if (this.#count === 0) throw new FedpetError(ErrorCodes.noUpdates, 'FedAvg has no updates to average');
+    this.#finished = true;
+    const sums = this.#kernel.sums;
+    const total = this.#totalWeight;
+    for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! / total;
+    return sums;
+  }
+
   /** The weighted average so far, as a new array; the accumulator stays usable. */
   result(): Float32Array {
+    if (this.#finished) return this.#kernel.sums.slice();
     if (this.#count === 0) throw new FedpetError(ErrorCodes.noUpdates, 'FedAvg has no updates to average');
     const sums = this.#kernel.sums;
     const total = this.#totalWeight;

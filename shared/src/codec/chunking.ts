@@ -97,6 +97,7 @@ function isCount(value: unknown, min: number): value is number {
 export class ChunkAssembler {
   readonly #maxTotalBytes: number;
   readonly #expectedSha256: string | undefined;
+  readonly #allocate: (bytes: number) => Buffer;
   #declaration: Declaration | undefined;
   #buffer: Buffer | undefined;
   #hashes: (string | undefined)[] = [];
@@ -106,11 +107,15 @@ export class ChunkAssembler {
 
   /**
    * `maxTotalBytes` bounds the preallocation a declaration can request;
-   * `expectedSha256` (from a BlobRef or a manifest) pins the payload hash.
+   * `expectedSha256` (from a BlobRef or a manifest) pins the payload hash;
+   * `allocate` supplies the payload buffer (e.g. from a BufferPool).
    */
-  constructor(options: { maxTotalBytes?: number; expectedSha256?: string } = {}) {
+  constructor(
+    options: { maxTotalBytes?: number; expectedSha256?: string; allocate?: (bytes: number) => Buffer } = {},
+  ) {
     this.#maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_ASSEMBLED_BYTES;
     this.#expectedSha256 = options.expectedSha256;
+    this.#allocate = options.allocate ?? ((bytes) => Buffer.allocUnsafeSlow(bytes));
   }
 
   /** Chunks accepted so far (duplicates not counted). */
@@ -162,7 +167,7 @@ export class ChunkAssembler {
     if (this.#buffer === undefined) {
       // Only a chunk that passed every check may commit the declaration.
       this.#declaration = declaration;
-      this.#buffer = Buffer.allocUnsafe(declaration.totalBytes);
+      this.#buffer = this.#allocate(declaration.totalBytes);
       this.#hashes = new Array<string | undefined>(declaration.count).fill(undefined);
     }
     this.#buffer.set(chunk.data, index * declaration.chunkBytes);
@@ -177,6 +182,11 @@ export class ChunkAssembler {
       this.#verified = true;
     }
     return this.#verified;
+  }
+
+  /** The buffer being assembled (complete or not), to hand back to its pool; undefined before the first chunk. */
+  get buffer(): Buffer | undefined {
+    return this.#buffer;
   }
 
   /** The verified payload; throws if chunks are still missing. */

@@ -166,13 +166,8 @@ function readValues(buffer: Buffer, start: number, count: number): Float32Array 
   return values;
 }
 
-/**
- * Decodes and fully validates a tensor payload; throws INVALID_MESSAGE naming
- * what is wrong. Tensor values are views into `bytes` when the data is
- * 4-byte aligned in memory (they share, and keep alive, its memory), copies
- * otherwise.
- */
-export function decodeTensors(bytes: Uint8Array): NamedTensor[] {
+/** Validates framing, header and data layout; returns where each tensor's data sits. */
+function parsePayload(bytes: Uint8Array): { buffer: Buffer; entries: HeaderEntry[]; dataStart: number } {
   const buffer = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -213,11 +208,37 @@ export function decodeTensors(bytes: Uint8Array): NamedTensor[] {
   if (expectedOffset !== dataBytes) {
     throw invalid(`${dataBytes - expectedOffset} unexpected trailing bytes after the last tensor`);
   }
+  return { buffer, entries, dataStart };
+}
+
+/**
+ * Decodes and fully validates a tensor payload; throws INVALID_MESSAGE naming
+ * what is wrong. Tensor values are views into `bytes` when the data is
+ * 4-byte aligned in memory (they share, and keep alive, its memory), copies
+ * otherwise.
+ */
+export function decodeTensors(bytes: Uint8Array): NamedTensor[] {
+  const { buffer, entries, dataStart } = parsePayload(bytes);
   return entries.map((entry) => ({
     name: entry.name,
     shape: entry.shape,
     values: readValues(buffer, dataStart + entry.offset, entry.bytes / FLOAT_BYTES),
   }));
+}
+
+/**
+ * Decodes a payload straight into the flat parameter vector aggregation
+ * works on. Tensors are stored contiguously, so when the data is 4-byte
+ * aligned the vector is a view of `bytes` (no copy: an aggregator folding
+ * updates holds no second model-sized array); otherwise one copy.
+ */
+export function decodeFlat(bytes: Uint8Array): { values: Float32Array; layout: TensorLayout } {
+  const { buffer, entries, dataStart } = parsePayload(bytes);
+  const dataBytes = buffer.length - dataStart;
+  return {
+    values: readValues(buffer, dataStart, dataBytes / FLOAT_BYTES),
+    layout: entries.map((entry) => ({ name: entry.name, shape: [...entry.shape] })),
+  };
 }
 
 /** Number of parameters a layout describes. */
