@@ -11,6 +11,6 @@ console.log(
   `fedpet benchmarks — ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString()}`,
 );
 console.log('\n(a) FedAvg streaming fold: 10 updates of 10M float32 parameters');
-runFedAvgFoldBench();
+await runFedAvgFoldBench();
 console.log('\n(b) model and update transfer through the brokers');
 await runTransferBench();

@@ -100,7 +100,10 @@ test('every hospital trains in every round and the validation loss falls', () =>
   // Falls overall, and never rises by more than noise (1%) from one evaluation to the next.
   assert.ok(losses.at(-1)! < 0.7 * losses[0]!, `validation loss did not fall: ${losses.join(', ')}`);
   for (let i = 1; i < losses.length; i++) {
-    assert.ok(losses[i]! < losses[i - 1]! * 1.01, `validation loss rose between evaluations ${i - 1} and ${i}: ${losses.join(', ')}`);
+    assert.ok(
+      losses[i]! < losses[i - 1]! * 1.01,
+      `validation loss rose between evaluations ${i - 1} and ${i}: ${losses.join(', ')}`,
+    );
   }
 });
 
@@ -134,7 +137,9 @@ test('the federated model ends within 5% of the same model trained centrally on 
   // The aggregator's own final evaluation is the same figure, computed at the hospitals.
   assert.ok(Math.abs(results.finalEvaluation.metrics.valLoss! - federatedLoss) < 1e-4);
   const gap = (federatedLoss - centralLoss) / centralLoss;
-  t.diagnostic(`validation loss: federated ${federatedLoss.toFixed(4)}, central ${centralLoss.toFixed(4)}, gap ${(gap * 100).toFixed(2)}%`);
+  t.diagnostic(
+    `validation loss: federated ${federatedLoss.toFixed(4)}, central ${centralLoss.toFixed(4)}, gap ${(gap * 100).toFixed(2)}%`,
+  );
   assert.ok(
     Math.abs(gap) <= 0.05,
     `federated validation loss ${federatedLoss.toFixed(4)} vs central ${centralLoss.toFixed(4)} (${(gap * 100).toFixed(1)}%)`,
