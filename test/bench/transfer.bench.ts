@@ -1,22 +1,23 @@
 /**
- * Transfer benchmark: a 40 MB model sent to 10 trainers and 10 updates of
- * 40 MB sent back, the way fedpet moves them, against raw amqplib moving the
- * same bytes in the same run.
+ * (b) Transfer: a 40 MB model sent to 10 trainers and 10 updates of 40 MB
+ * sent back, the way fedpet moves them, against raw amqplib moving the same
+ * bytes in the same run. The trainers run in a second process
+ * (support/transfer-hospitals.ts) in both cases.
  *
- * fedpet path: the aggregator stores the model once in the content-addressed
- * Redis blob store and each of 10 trainers (own connection) fetches and
- * SHA-256-verifies it; each trainer publishes its update through the AMQP
- * bus in 1 MiB chunks (framed envelope, publisher confirms, persistent) and
- * the aggregator's subscription reassembles and verifies every update.
+ * fedpet: the aggregator stores the model once in the content-addressed
+ * Redis blob store; each trainer (own connection) fetches and SHA-256-verifies
+ * it, then publishes its update through the AMQP bus in 1 MiB chunks (framed
+ * envelope, persistent, publisher confirms); the aggregator's subscription
+ * reassembles and verifies every update (chunk and whole-payload SHA-256).
  *
- * baseline: raw amqplib with the same delivery guarantees (confirm channel,
- * persistent messages, durable queue, manual acks) and the same 1 MiB
- * message size, carrying the model 10 times and the 10 updates: 800 MB.
+ * raw baseline: amqplib with the same delivery guarantees (confirm channel,
+ * persistent messages, durable queues, manual acks) and the same 1 MiB
+ * messages and confirm window, carrying the model 10 times and the 10 updates.
  *
- * The ratio (fedpet MB/s ÷ raw MB/s) is the figure of merit; no thresholds.
- * Run: node --import tsx test/bench/transfer.bench.ts
- * Writes test/bench/results/transfer.json.
+ * Figure of merit: fedpet MB/s ÷ raw MB/s. No thresholds.
+ * Run: node --import tsx test/bench/transfer.bench.ts  (writes test/bench/results/transfer.json)
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,30 +31,50 @@ import { createLogger } from '../../shared/src/log/logger.ts';
 import { consumeEnvelopes } from '../../shared/src/transport/consume.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
 import { Topics } from '../../shared/src/transport/topics.ts';
-import { publishUpdate } from '../../shared/src/transport/update-publisher.ts';
+import { uniqueNamespace } from '../support/unique.ts';
+import { type Order, rawPublish } from './support/transfer-hospitals.ts';
 
 const MODEL_BYTES = 40 * 1024 * 1024;
 const TRAINERS = 10;
 const CHUNK = 1024 * 1024;
-const REPETITIONS = 2;
+const REPETITIONS = 3;
 const AMQP_URL = process.env.FEDPET_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.FEDPET_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOTAL_MB = (MODEL_BYTES * TRAINERS * 2) / 1e6;
 const logger = createLogger({ service: 'bench', level: 'error' });
 
-function namespace(): string {
-  return `bench-${randomBytes(4).toString('hex')}`;
+interface Timing {
+  seconds: number;
 }
 
-async function fedpetRun(
-  model: Buffer,
-  updates: Buffer[],
-): Promise<{ seconds: number; modelSeconds: number; updateSeconds: number }> {
-  const ns = namespace();
-  const bus = await createBus(AMQP_URL, { namespace: ns, clientName: 'bench' });
+/** Starts the hospitals' process with an order and resolves once it is ready to go. */
+async function hospitals(order: Order): Promise<{ go(model?: unknown): Promise<void>; child: ChildProcess }> {
+  const child = fork(fileURLToPath(new URL('./support/transfer-hospitals.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+  });
+  const next = () =>
+    new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`hospitals process exited ${code}`)));
+    });
+  const ready = next();
+  child.send(order);
+  await ready;
+  return {
+    child,
+    go: (model?: unknown) => {
+      const done = next();
+      child.send({ model });
+      return done;
+    },
+  };
+}
+
+async function fedpetRun(model: Buffer): Promise<Timing> {
+  const namespace = uniqueNamespace('bench');
+  const bus = await createBus(AMQP_URL, { namespace, clientName: 'bench-aggregator' });
   const redis = new Redis(REDIS_URL);
-  const trainerRedis = Array.from({ length: TRAINERS }, () => new Redis(REDIS_URL));
-  const blobs = new RedisBlobStore(redis, { prefix: ns });
+  const blobs = new RedisBlobStore(redis, { prefix: namespace });
   const assemblers = new Map<string, ChunkAssembler>();
   let completed = 0;
   let allDone: () => void = () => {};
@@ -78,108 +99,60 @@ async function fedpetRun(
       }
     },
   );
+  const side = await hospitals({ mode: 'fedpet', namespace, trainers: TRAINERS, modelBytes: MODEL_BYTES });
   try {
     const start = performance.now();
     const ref = await blobs.put(model);
-    await Promise.all(
-      trainerRedis.map((connection) => new RedisBlobStore(connection, { prefix: ns }).get(ref)),
-    );
-    const modelDone = performance.now();
-    await Promise.all(
-      updates.map((update, index) =>
-        publishUpdate(
-          bus,
-          { experimentId: 'bench', round: 1, sender: `h${index}` },
-          { hospital: `h${index}`, kind: 'train', numSamples: 1, metrics: {}, timingsMs: {} },
-          update,
-          CHUNK,
-        ),
-      ),
-    );
-    await done;
-    const end = performance.now();
+    await Promise.all([side.go(ref), done]);
+    const seconds = (performance.now() - start) / 1000;
     await blobs.delete(ref);
-    return {
-      seconds: (end - start) / 1000,
-      modelSeconds: (modelDone - start) / 1000,
-      updateSeconds: (end - modelDone) / 1000,
-    };
+    return { seconds };
   } finally {
     await subscription.close();
     await bus.deleteSubscription('aggregator.updates');
     await bus.removeNamespace();
     await bus.close();
     redis.disconnect();
-    for (const connection of trainerRedis) connection.disconnect();
   }
 }
 
-/** Publishes `payloads` in 1 MiB persistent messages on a confirm channel and consumes them with manual acks. */
-async function rawTransfer(
-  channel: amqplib.ConfirmChannel,
-  consumer: amqplib.Channel,
-  queue: string,
-  payloads: Buffer[],
-): Promise<void> {
-  const expected = payloads.reduce((sum, payload) => sum + Math.ceil(payload.length / CHUNK), 0);
-  let received = 0;
-  let receivedAll: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    receivedAll = resolve;
-  });
-  const { consumerTag } = await consumer.consume(queue, (message) => {
-    if (!message) return;
-    consumer.ack(message);
-    if (++received === expected) receivedAll();
-  });
-  await Promise.all(
-    payloads.map(async (payload) => {
-      for (let offset = 0; offset < payload.length; offset += CHUNK) {
-        const sent = new Promise<void>((resolve, reject) =>
-          channel.sendToQueue(
-            queue,
-            payload.subarray(offset, offset + CHUNK),
-            { persistent: true },
-            (error) => (error ? reject(error) : resolve()),
-          ),
-        );
-        if ((offset / CHUNK) % 4 === 3) await sent; // the same 4-message confirm window fedpet uses
-      }
-    }),
-  );
-  await channel.waitForConfirms();
-  await finished;
-  await consumer.cancel(consumerTag);
-}
-
-async function rawRun(
-  model: Buffer,
-  updates: Buffer[],
-): Promise<{ seconds: number; modelSeconds: number; updateSeconds: number }> {
+async function rawRun(model: Buffer): Promise<Timing> {
   const connection = await amqplib.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();
   const consumer = await connection.createChannel();
   await consumer.prefetch(64);
-  const queue = `${namespace()}.raw`;
-  await channel.assertQueue(queue, { durable: true });
+  const base = uniqueNamespace('bench');
+  const modelQueue = `${base}.model`;
+  const updateQueue = `${base}.updates`;
+  await channel.assertQueue(modelQueue, { durable: true });
+  await channel.assertQueue(updateQueue, { durable: true });
+  const side = await hospitals({
+    mode: 'raw',
+    modelQueue,
+    updateQueue,
+    trainers: TRAINERS,
+    modelBytes: MODEL_BYTES,
+  });
+  const expected = TRAINERS * Math.ceil(MODEL_BYTES / CHUNK);
+  let received = 0;
+  let allReceived: () => void = () => {};
+  const updatesIn = new Promise<void>((resolve) => {
+    allReceived = resolve;
+  });
+  await consumer.consume(updateQueue, (message) => {
+    if (!message) return;
+    consumer.ack(message);
+    if (++received === expected) allReceived();
+  });
   try {
     const start = performance.now();
-    await rawTransfer(
-      channel,
-      consumer,
-      queue,
-      Array.from({ length: TRAINERS }, () => model),
-    );
-    const modelDone = performance.now();
-    await rawTransfer(channel, consumer, queue, updates);
-    const end = performance.now();
-    return {
-      seconds: (end - start) / 1000,
-      modelSeconds: (modelDone - start) / 1000,
-      updateSeconds: (end - modelDone) / 1000,
-    };
+    const finished = side.go();
+    await Promise.all(Array.from({ length: TRAINERS }, () => rawPublish(channel, modelQueue, model)));
+    await Promise.all([finished, updatesIn]);
+    return { seconds: (performance.now() - start) / 1000 };
   } finally {
-    await channel.deleteQueue(queue);
+    await channel.deleteQueue(modelQueue);
+    await channel.deleteQueue(updateQueue);
     await connection.close();
   }
 }
@@ -192,19 +165,14 @@ function median(values: number[]): number {
 
 export async function runTransferBench() {
   const model = randomBytes(MODEL_BYTES);
-  const updates = Array.from({ length: TRAINERS }, () => randomBytes(MODEL_BYTES));
-  const fedpet: Awaited<ReturnType<typeof fedpetRun>>[] = [];
-  const raw: Awaited<ReturnType<typeof rawRun>>[] = [];
+  const fedpet: number[] = [];
+  const raw: number[] = [];
   for (let repetition = 0; repetition < REPETITIONS; repetition++) {
-    raw.push(await rawRun(model, updates));
-    fedpet.push(await fedpetRun(model, updates));
+    raw.push((await rawRun(model)).seconds);
+    fedpet.push((await fedpetRun(model)).seconds);
   }
-  const summarise = (runs: { seconds: number; modelSeconds: number; updateSeconds: number }[]) => ({
-    seconds: median(runs.map((run) => run.seconds)),
-    mbPerSecond: TOTAL_MB / median(runs.map((run) => run.seconds)),
-    modelLegMbPerSecond: TOTAL_MB / 2 / median(runs.map((run) => run.modelSeconds)),
-    updateLegMbPerSecond: TOTAL_MB / 2 / median(runs.map((run) => run.updateSeconds)),
-  });
+  const fedpetMBps = TOTAL_MB / median(fedpet);
+  const rawMBps = TOTAL_MB / median(raw);
   const results = {
     benchmark: 'transfer',
     date: new Date().toISOString(),
@@ -212,27 +180,19 @@ export async function runTransferBench() {
     trainers: TRAINERS,
     totalMegabytes: TOTAL_MB,
     repetitions: REPETITIONS,
-    fedpet: summarise(fedpet),
-    rawAmqplib: summarise(raw),
-    ratio: 0,
+    fedpet: { medianSeconds: median(fedpet), mbPerSecond: fedpetMBps, runs: fedpet },
+    rawAmqplib: { medianSeconds: median(raw), mbPerSecond: rawMBps, runs: raw },
+    ratio: fedpetMBps / rawMBps,
   };
-  results.ratio = results.fedpet.mbPerSecond / results.rawAmqplib.mbPerSecond;
   console.log(
-    `\nTransfer: ${MODEL_BYTES / 2 ** 20} MiB model to ${TRAINERS} trainers + ${TRAINERS} updates back (${TOTAL_MB.toFixed(0)} MB), median of ${REPETITIONS}`,
+    `Transfer: ${MODEL_BYTES / 2 ** 20} MiB model to ${TRAINERS} trainers + ${TRAINERS} updates back (${TOTAL_MB.toFixed(0)} MB), median of ${REPETITIONS}`,
   );
   console.table({
-    'fedpet (blob store + AMQP bus)': {
-      'MB/s': results.fedpet.mbPerSecond.toFixed(0),
-      'model leg MB/s': results.fedpet.modelLegMbPerSecond.toFixed(0),
-      'update leg MB/s': results.fedpet.updateLegMbPerSecond.toFixed(0),
-      seconds: results.fedpet.seconds.toFixed(2),
+    'fedpet (blob store + AMQP bus, verified)': {
+      'MB/s': fedpetMBps.toFixed(0),
+      seconds: median(fedpet).toFixed(2),
     },
-    'raw amqplib (same guarantees)': {
-      'MB/s': results.rawAmqplib.mbPerSecond.toFixed(0),
-      'model leg MB/s': results.rawAmqplib.modelLegMbPerSecond.toFixed(0),
-      'update leg MB/s': results.rawAmqplib.updateLegMbPerSecond.toFixed(0),
-      seconds: results.rawAmqplib.seconds.toFixed(2),
-    },
+    'raw amqplib (same guarantees)': { 'MB/s': rawMBps.toFixed(0), seconds: median(raw).toFixed(2) },
   });
   console.log(`ratio fedpet / raw: ${results.ratio.toFixed(2)} (aim ≥ 0.7)`);
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'transfer.json');
@@ -241,6 +201,4 @@ export async function runTransferBench() {
   return results;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await runTransferBench();
-}
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runTransferBench();

@@ -13,7 +13,7 @@ const update: UpdateBody = {
   numSamples: 120,
   metrics: { trainLoss: 0.4 },
   timingsMs: { train: 12 },
-  payload: { index: 0, count: 1, chunkBytes: 1048576, totalBytes: 3, sha256: sha, payloadSha256: sha },
+  payload: { index: 0, count: 1, chunkBytes: 1048576, totalBytes: 3, crc32: 0, payloadSha256: sha },
 };
 
 function rejects(frame: Buffer, code: string, pattern: RegExp): void {

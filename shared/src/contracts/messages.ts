@@ -57,7 +57,7 @@ export const updateSchema = z.object({
     count: z.number().int().positive(),
     chunkBytes: z.number().int().positive(),
     totalBytes: z.number().int().nonnegative(),
-    sha256: sha256Schema,
+    crc32: z.number().int().min(0).max(0xffffffff),
     payloadSha256: sha256Schema,
   }),
 });
