@@ -68,6 +68,7 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
   const model = await deps.createModel(job);
   try {
     for (let round = 1; round <= spec.rounds + 1; round++) {
+      if (deps.signal.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
       const kind = round <= spec.rounds ? 'train' : 'evaluate';
       const record = await withSpan(
         `round ${round}`,

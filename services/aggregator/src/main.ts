@@ -32,12 +32,12 @@ await runMain('fedpet-aggregator', async () => {
   }
   const telemetry = startTelemetry('fedpet-aggregator');
   const logger = createLogger({ service: 'aggregator', level: parseLogLevel(config.logLevel) });
+  const redis = await connectRedis(config.redisUrl);
   const bus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: config.id,
     onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
   });
-  const redis = await connectRedis(config.redisUrl);
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const inbox = new UpdateInbox(logger);
   /** Latest heartbeat per hospital: what results.json reports about each site's worker. */
@@ -140,6 +140,7 @@ await runMain('fedpet-aggregator', async () => {
   worker.on('error', (error) => logger.warn('experiment worker error', { error }));
   await worker.waitUntilReady();
   logger.info('aggregator ready', {
+    pid: process.pid,
     bus: bus.kind,
     namespace: config.namespace,
     tracing: telemetry.exporting ? telemetry.endpoint : 'off',

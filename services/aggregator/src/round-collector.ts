@@ -127,9 +127,11 @@ export class RoundCollector {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, remaining);
     });
-    const aborted = new Promise<void>((resolve) =>
-      signal?.addEventListener('abort', () => resolve(), { once: true }),
-    );
+    // An already-aborted signal fires no event: check it, or a cancelled round would wait for its deadline.
+    const aborted = new Promise<void>((resolve) => {
+      if (signal?.aborted) resolve();
+      else signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
     await Promise.race([this.done, timeout, aborted]);
     clearTimeout(timer);
     if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');

@@ -49,6 +49,7 @@ export function createProgressView(
   let header = `${experimentId}: starting`;
   const tty = stream.isTTY === true;
   let drawn = 0;
+  let closed = false;
 
   const clear = () => {
     if (!tty || drawn === 0) return;
@@ -68,11 +69,13 @@ export function createProgressView(
     drawn = lines.length;
   };
   const note = (line: string) => {
+    if (closed) return;
     clear();
     stream.write(`${line}\n`);
     draw();
   };
   const setHospital = (hospital: string, text: string, round: number) => {
+    if (closed) return;
     live.set(hospital, `${roundLabel(round, rounds)}  ${text}`);
     if (tty) {
       clear();
@@ -117,6 +120,7 @@ export function createProgressView(
     },
     close() {
       clear();
+      closed = true;
     },
   };
 }

@@ -15,7 +15,7 @@ import { Topics } from '@fedpet/shared/transport/topics';
 import { type ManagedChild, serviceEntries, startChild, stopChild, tailLog } from './child-processes.ts';
 import { checkExperimentFits, loadFederation } from './federation.ts';
 import { removeNamespace } from './namespace-cleanup.ts';
-import { createProgressView } from './progress-view.ts';
+import { createProgressView, type ProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
 import { writeResults } from './results-writer.ts';
 import { newExperimentId, submitExperiment } from './submit.ts';
@@ -128,14 +128,14 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
         `trainers not ready after ${options.readyTimeoutMs / 1000} s: ${missing.join(', ')} (see ${logDirectory})`,
       );
     }
-    if (started === 'aborted') return interrupted(out);
+    if (started === 'aborted') return interrupted(out, view);
     if (typeof started === 'object') throw started;
 
     await submitExperiment(experiments, spec, experimentId);
     out.write(`submitted ${experimentId}: ${spec.rounds} rounds over ${spec.hospitals.join(', ')}\n`);
     const end = await Promise.race([watch.ended, childFailure, aborted]);
     view.close();
-    if (end === 'aborted') return interrupted(out);
+    if (end === 'aborted') return interrupted(out, view);
     if (end instanceof Error) throw end;
     const job = await experiments.getJob(experimentId);
     if (end.status === 'failed') {
@@ -177,7 +177,8 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   }
 }
 
-function interrupted(out: NodeJS.WriteStream): number {
+function interrupted(out: NodeJS.WriteStream, view: ProgressView): number {
+  view.close();
   out.write('interrupted: stopping the federation\n');
   return 130;
 }

@@ -38,12 +38,12 @@ await runMain('fedpet-trainer', async () => {
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
 
+  const redis = await connectRedis(config.redisUrl);
   const bus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: workerId,
     onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
   });
-  const redis = await connectRedis(config.redisUrl);
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const shutdown = new AbortController();
   const heartbeat = startHeartbeat({
