@@ -67,46 +67,55 @@ export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promi
   });
   const model = await deps.createModel(job);
   try {
-    for (let round = 1; round <= spec.rounds + 1; round++) {
-      if (deps.signal.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
-      const kind = round <= spec.rounds ? 'train' : 'evaluate';
-      const record = await withSpan(
-        `round ${round}`,
-        {
-          attributes: { 'fedpet.experiment': experimentId, 'fedpet.round': round, 'fedpet.round.kind': kind },
-        },
-        () => runRound(job, round, kind, model, deps, logger),
+    try {
+      for (let round = 1; round <= spec.rounds + 1; round++) {
+        if (deps.signal.aborted)
+          throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
+        const kind = round <= spec.rounds ? 'train' : 'evaluate';
+        const record = await withSpan(
+          `round ${round}`,
+          {
+            attributes: {
+              'fedpet.experiment': experimentId,
+              'fedpet.round': round,
+              'fedpet.round.kind': kind,
+            },
+          },
+          () => runRound(job, round, kind, model, deps, logger),
+        );
+        rounds.push(record);
+      }
+    } catch (error) {
+      const { code, reason } = describeError(error);
+      logger.error('experiment failed', { code, reason });
+      await deps.publishProgress(fields(rounds.length), { event: 'experiment.failed', code, reason });
+      const results = await deps.putBlob(
+        jsonBytes(buildResults(job, startedAt, rounds, 'failed', { code, reason }, deps)),
       );
-      rounds.push(record);
+      return { experimentId, status: 'failed', results };
     }
-  } catch (error) {
-    const { code, reason } = describeError(error);
-    logger.error('experiment failed', { code, reason });
-    await deps.publishProgress(fields(rounds.length), { event: 'experiment.failed', code, reason });
+    const artifacts = await model.exportTfjs();
+    const modelJson = await deps.putBlob(artifacts.modelJson);
+    const weights = await deps.putBlob(artifacts.weights);
     const results = await deps.putBlob(
-      jsonBytes(buildResults(job, startedAt, rounds, 'failed', { code, reason }, deps)),
+      jsonBytes(
+        buildResults(job, startedAt, rounds, 'completed', undefined, deps, {
+          modelJson,
+          weights,
+          parameterCount: model.parameterCount,
+        }),
+      ),
     );
-    return { experimentId, status: 'failed', results };
+    await deps.publishProgress(fields(spec.rounds + 1), {
+      event: 'experiment.completed',
+      results,
+      model: modelJson,
+    });
+    logger.info('experiment completed', { rounds: spec.rounds });
+    return { experimentId, status: 'completed', results, model: modelJson };
+  } finally {
+    model.dispose();
   }
-  const artifacts = await model.exportTfjs();
-  const modelJson = await deps.putBlob(artifacts.modelJson);
-  const weights = await deps.putBlob(artifacts.weights);
-  const results = await deps.putBlob(
-    jsonBytes(
-      buildResults(job, startedAt, rounds, 'completed', undefined, deps, {
-        modelJson,
-        weights,
-        parameterCount: model.parameterCount,
-      }),
-    ),
-  );
-  await deps.publishProgress(fields(spec.rounds + 1), {
-    event: 'experiment.completed',
-    results,
-    model: modelJson,
-  });
-  logger.info('experiment completed', { rounds: spec.rounds });
-  return { experimentId, status: 'completed', results, model: modelJson };
 }
 
 async function runRound(

@@ -7,7 +7,7 @@ import {
 import type { Plan } from '@fedpet/shared/contracts/experiment-spec';
 import { selectBackend } from '@fedpet/shared/ml/backend';
 import { buildModel, getWeights, setWeights } from '@fedpet/shared/ml/model';
-import { modelToBytes } from '@fedpet/shared/ml/model-artifacts';
+import { modelToBytes } from '@fedpet/shared/ml/model-export';
 
 /**
  * The experiment's current global model: a flat parameter vector plus the
@@ -23,6 +23,8 @@ export interface GlobalModel {
   replace(values: Float32Array): void;
   /** model.json and weights.bin in the standard tfjs layers format. */
   exportTfjs(): Promise<{ modelJson: Uint8Array; weights: Uint8Array }>;
+  /** Frees the tfjs model behind it. */
+  dispose(): void;
 }
 
 let backendReady: Promise<unknown> | undefined;
@@ -47,5 +49,6 @@ export async function createGlobalModel(plan: Plan, seed: number): Promise<Globa
       setWeights(model, unflattenTensors(values, layout));
       return modelToBytes(model);
     },
+    dispose: () => model.dispose(),
   };
 }

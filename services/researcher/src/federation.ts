@@ -1,10 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { idSchema } from '@fedpet/shared/contracts/common';
 import type { ExperimentSpec } from '@fedpet/shared/contracts/experiment-spec';
-import { formatIssues } from '@fedpet/shared/contracts/frame';
+import { readYamlDocument } from '@fedpet/shared/contracts/yaml-document';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /**
@@ -32,34 +30,17 @@ const federationSchema = z
 export type Federation = z.infer<typeof federationSchema>;
 
 export async function loadFederation(path: string): Promise<Federation> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new FedpetError(
-      ErrorCodes.invalidSpec,
-      `${path}: cannot read: ${(error as NodeJS.ErrnoException).code}`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  const parsed = federationSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new FedpetError(ErrorCodes.invalidSpec, `${path}: ${formatIssues(parsed.error.issues)}`);
-  const ids = parsed.data.hospitals.map((hospital) => hospital.id);
+  const federation = await readYamlDocument(path, federationSchema);
+  const ids = federation.hospitals.map((hospital) => hospital.id);
   if (new Set(ids).size !== ids.length)
     throw new FedpetError(ErrorCodes.invalidSpec, `${path}: hospital ids must be unique`);
   const base = dirname(resolve(path));
-  for (const hospital of parsed.data.hospitals) {
+  for (const hospital of federation.hospitals) {
     for (const [name, file] of Object.entries(hospital.datasets)) {
       hospital.datasets[name] = isAbsolute(file) ? file : resolve(base, file);
     }
   }
-  return parsed.data;
+  return federation;
 }
 
 /** The experiment must only name hospitals of the federation that hold its dataset. */

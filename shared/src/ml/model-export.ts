@@ -20,23 +20,21 @@ async function writeAtomically(path: string, data: string | Uint8Array): Promise
 }
 
 /**
- * Saves a LayersModel in the standard tfjs layers format (model.json with a
- * weightsManifest, plus one weights.bin) without tfjs-node's file:// handler:
- * the same files tfjs-node and tensorflowjs_converter read. The weights file
- * is written first, so a present model.json means a complete model.
+ * The standard tfjs layers files as bytes: model.json (topology plus a
+ * weightsManifest pointing at weights.bin) and the weights. Built with
+ * tf.io.withSaveHandler, so no tfjs-node file:// handler is needed; these are
+ * the files tfjs-node and tensorflowjs_converter read.
  */
-export async function saveModel(model: tf.LayersModel, directory: string): Promise<SavedModelFiles> {
-  await mkdir(directory, { recursive: true });
-  const modelJsonPath = join(directory, modelJsonFile);
-  const weightsPath = join(directory, weightsFile);
-  let weightBytes = 0;
+export async function modelToBytes(
+  model: tf.LayersModel,
+): Promise<{ modelJson: Uint8Array; weights: Uint8Array }> {
+  let captured: { modelJson: Uint8Array; weights: Uint8Array } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights =
         artifacts.weightData === undefined
           ? new ArrayBuffer(0)
           : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      weightBytes = weights.byteLength;
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology ?? {},
         format: artifacts.format,
@@ -45,12 +43,30 @@ export async function saveModel(model: tf.LayersModel, directory: string): Promi
         weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
         ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
       };
-      await writeAtomically(weightsPath, new Uint8Array(weights));
-      await writeAtomically(modelJsonPath, JSON.stringify(modelJson));
+      captured = {
+        modelJson: Buffer.from(JSON.stringify(modelJson), 'utf8'),
+        weights: new Uint8Array(weights),
+      };
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
-  return { modelJsonPath, weightsPath, weightBytes };
+  if (!captured) throw new FedpetError(ErrorCodes.internal, 'tfjs did not hand over the model artifacts');
+  return captured;
+}
+
+/**
+ * Saves a LayersModel in the standard tfjs layers format (model.json plus one
+ * weights.bin) to a directory. The weights file is written first, so a
+ * present model.json means a complete model.
+ */
+export async function saveModel(model: tf.LayersModel, directory: string): Promise<SavedModelFiles> {
+  await mkdir(directory, { recursive: true });
+  const modelJsonPath = join(directory, modelJsonFile);
+  const weightsPath = join(directory, weightsFile);
+  const { modelJson, weights } = await modelToBytes(model);
+  await writeAtomically(weightsPath, weights);
+  await writeAtomically(modelJsonPath, modelJson);
+  return { modelJsonPath, weightsPath, weightBytes: weights.byteLength };
 }
 
 async function readOrFail(path: string): Promise<Buffer> {
