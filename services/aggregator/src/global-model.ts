@@ -43,7 +43,8 @@ export async function createGlobalModel(plan: Plan, seed: number): Promise<Globa
       if (next.length !== values.length) {
         throw new Error(`new weights have ${next.length} parameters, the model ${values.length}`);
       }
-      values = next;
+      // A copy: `next` may be a view of the accumulator's memory, which can then be freed.
+      values = next.slice();
     },
     exportTfjs: async () => {
       setWeights(model, unflattenTensors(values, layout));

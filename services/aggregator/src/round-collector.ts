@@ -34,6 +34,8 @@ export class RoundCollector {
   private readonly done: Promise<void>;
   /** An update is the model's weights plus the codec header: anything far bigger is refused before allocation. */
   private readonly maxUpdateBytes: number;
+  /** The memory of the accumulator's receive area while an update is being assembled in it. */
+  private inboxInUse: ArrayBufferLike | undefined;
 
   constructor(
     private readonly expected: Expected,
@@ -66,7 +68,7 @@ export class RoundCollector {
       assembler = new ChunkAssembler({
         expectedSha256: body.payload.payloadSha256,
         maxTotalBytes: this.maxUpdateBytes,
-        allocate: (bytes) => this.pool.acquire(bytes),
+        allocate: (bytes) => this.receiveBuffer(bytes),
       });
       this.assemblers.set(body.updateId, assembler);
     }
@@ -156,9 +158,28 @@ export class RoundCollector {
     };
   }
 
+  /**
+   * Where an update is reassembled: the accumulator's own receive area when
+   * it is free (the update is then checked and folded with no copy), else a
+   * pooled buffer (updates arriving interleaved).
+   */
+  private receiveBuffer(bytes: number): Buffer {
+    if (this.accumulator && !this.inboxInUse) {
+      const inbox = this.accumulator.receiveBuffer(bytes);
+      if (inbox) {
+        this.inboxInUse = inbox.buffer;
+        return inbox;
+      }
+    }
+    return this.pool.acquire(bytes);
+  }
+
   private drop(updateId: string, assembler: ChunkAssembler): void {
     this.assemblers.delete(updateId);
-    if (assembler.buffer) this.pool.release(assembler.buffer);
+    const buffer = assembler.buffer;
+    if (!buffer) return;
+    if (buffer.buffer === this.inboxInUse) this.inboxInUse = undefined;
+    else this.pool.release(buffer);
   }
 
   private checkSender(sender: string, hospital: string): void {

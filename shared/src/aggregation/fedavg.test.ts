@@ -155,3 +155,27 @@ test('finish() averages in place and closes the accumulator', () => {
   assert.deepEqual([...accumulator.result()], [2.5, 3.5, 4.5]);
   assert.throws(() => accumulator.add(Float32Array.from([1, 1, 1]), 1), /already finished/);
 });
+
+test('an update received into the accumulator’s own buffer folds in place, with the same result', () => {
+  const length = 1003; // not a multiple of 4: the tail runs outside SIMD
+  const plain = new FedAvgAccumulator(length);
+  const inPlace = new FedAvgAccumulator(length);
+  for (let k = 1; k <= 3; k++) {
+    const values = Float32Array.from({ length }, (_, i) => Math.sin(i * k) * 10);
+    plain.add(values, k * 7);
+    const received = inPlace.receiveBuffer(length * 4 + 8);
+    if (!received) continue; // the plain-JavaScript kernel has no receive area
+    const view = new Float32Array(received.buffer, received.byteOffset + 8, length);
+    view.set(values);
+    inPlace.add(view, k * 7);
+  }
+  if (inPlace.kernel !== 'wasm-simd') return;
+  assert.deepEqual([...inPlace.result()], [...plain.result()]);
+  const poisoned = inPlace.receiveBuffer(length * 4)!;
+  const view = new Float32Array(poisoned.buffer, poisoned.byteOffset, length);
+  view.fill(1);
+  view[length - 1] = Number.NaN;
+  const before = inPlace.result();
+  assert.throws(() => inPlace.add(view, 1), /non-finite value NaN at index 1002/);
+  assert.deepEqual([...inPlace.result()], [...before]);
+});

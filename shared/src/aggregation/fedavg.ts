@@ -38,6 +38,17 @@ export class FedAvgAccumulator {
     return this.#kernel.kind;
   }
 
+  /**
+   * A buffer of `byteLength` bytes to receive the next update into, inside
+   * the fold kernel's memory: an update decoded there (a Float32Array view)
+   * is checked and folded without any copy. Undefined where the kernel has
+   * no such area; one update at a time (the area is reused).
+   */
+  receiveBuffer(byteLength: number): Buffer | undefined {
+    const area = this.#kernel.inbox?.(byteLength);
+    return area && Buffer.from(area.buffer, area.byteOffset, area.byteLength);
+  }
+
   /** Updates folded in so far. */
   get count(): number {
     return this.#count;

@@ -11,6 +11,13 @@ export interface FoldKernel {
   readonly kind: 'wasm-simd' | 'js';
   /** The running weighted sums, zero at creation. */
   readonly sums: Float32Array;
+  /**
+   * A receive area of `byteLength` bytes inside the kernel's own memory
+   * (16-byte aligned), or undefined where the kernel has none. Values that
+   * arrive there are checked and folded in place, without the staging copy
+   * values from elsewhere need. The area is reused: one update at a time.
+   */
+  inbox?(byteLength: number): Uint8Array | undefined;
   /** Index of the first NaN or ±Infinity in `values`, or -1. */
   firstNonFinite(values: Float32Array): number;
   /** sums[i] += weight × values[i] for every i; values.length must equal sums.length. */
@@ -266,13 +273,26 @@ function createJsKernel(length: number): FoldKernel {
 
 function createSimdKernel(module: WasmModule, length: number): FoldKernel | null {
   const paddedBytes = ((length + 3) & ~3) * 4;
-  const pages = Math.ceil((paddedBytes + BLOCK * 4) / PAGE_BYTES);
+  const scratchAt = paddedBytes;
+  const inboxAt = scratchAt + BLOCK * 4;
+  let pages = Math.ceil(inboxAt / PAGE_BYTES);
   if (pages > MAX_PAGES) return null;
   const exports = new WebAssembly!.Instance(module).exports as unknown as KernelExports;
   exports.memory.grow(pages - 1);
-  const sums = new Float32Array(exports.memory.buffer, 0, length);
-  const scratchAt = paddedBytes;
-  const scratch = new Float32Array(exports.memory.buffer, scratchAt, BLOCK);
+  // Growing memory detaches every view of it: views are rebuilt after each grow.
+  let sums = new Float32Array(exports.memory.buffer, 0, length);
+  let scratch = new Float32Array(exports.memory.buffer, scratchAt, BLOCK);
+  const grow = (bytes: number): boolean => {
+    const needed = Math.ceil(bytes / PAGE_BYTES);
+    if (needed <= pages) return true;
+    if (needed > MAX_PAGES) return false;
+    exports.memory.grow(needed - pages);
+    pages = needed;
+    sums = new Float32Array(exports.memory.buffer, 0, length);
+    scratch = new Float32Array(exports.memory.buffer, scratchAt, BLOCK);
+    return true;
+  };
+  const resident = (values: Float32Array): boolean => values.buffer === exports.memory.buffer;
 
   /** Copies values[from, from + BLOCK) into scratch, zeroing lanes past the end; returns the SIMD length. */
   const stage = (values: Float32Array, from: number): number => {
@@ -285,8 +305,21 @@ function createSimdKernel(module: WasmModule, length: number): FoldKernel | null
 
   return {
     kind: 'wasm-simd',
-    sums,
+    get sums() {
+      return sums;
+    },
+    inbox(byteLength) {
+      if (!grow(inboxAt + byteLength)) return undefined;
+      return new Uint8Array(exports.memory.buffer, inboxAt, byteLength);
+    },
     firstNonFinite(values) {
+      if (resident(values)) {
+        // In place: the SIMD check over whole lanes, the last 0-3 values in JavaScript.
+        const whole = values.length & ~3;
+        if (whole > 0 && exports.check(values.byteOffset, whole) !== 0)
+          return jsFirstNonFinite(values, 0, whole);
+        return jsFirstNonFinite(values, whole);
+      }
       for (let from = 0; from < values.length; from += BLOCK) {
         if (exports.check(scratchAt, stage(values, from)) !== 0) {
           return jsFirstNonFinite(values, from, Math.min(values.length, from + BLOCK));
@@ -298,6 +331,13 @@ function createSimdKernel(module: WasmModule, length: number): FoldKernel | null
       // The sums share linear memory with the scratch block: never write past them.
       if (values.length !== length)
         throw new RangeError(`fold of ${values.length} values into ${length} sums`);
+      if (resident(values)) {
+        const whole = length & ~3;
+        if (whole > 0) exports.fold(0, values.byteOffset, whole, weight);
+        const f = Math.fround;
+        for (let i = whole; i < length; i++) sums[i] = f(sums[i]! + f(weight * values[i]!));
+        return;
+      }
       for (let from = 0; from < values.length; from += BLOCK) {
         exports.fold(from * 4, scratchAt, stage(values, from), weight);
       }
