@@ -28,20 +28,15 @@ import { createLogger } from '../../shared/src/log/logger.ts';
 import { consumeEnvelopes } from '../../shared/src/transport/consume.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
 import { Topics } from '../../shared/src/transport/topics.ts';
-import { uniqueNamespace } from '../support/unique.ts';
+import { testUrls, uniqueNamespace } from '../support/unique.ts';
+import { median } from './support/median.ts';
 
 const PARAMS = 10_000_000;
 const UPDATES = 10;
 const REPETITIONS = 5;
 const MODEL_BYTES = PARAMS * 4;
 const GB = 1e9;
-const AMQP_URL = process.env.FEDPET_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+const AMQP_URL = testUrls.amqp;
 
 function seconds(fn: () => void): number {
   const start = process.hrtime.bigint();

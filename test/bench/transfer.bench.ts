@@ -31,15 +31,16 @@ import { createLogger } from '../../shared/src/log/logger.ts';
 import { consumeEnvelopes } from '../../shared/src/transport/consume.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
 import { Topics } from '../../shared/src/transport/topics.ts';
-import { uniqueNamespace } from '../support/unique.ts';
+import { testUrls, uniqueNamespace } from '../support/unique.ts';
+import { median } from './support/median.ts';
 import { type Order, rawPublish } from './support/transfer-hospitals.ts';
 
 const MODEL_BYTES = 40 * 1024 * 1024;
 const TRAINERS = 10;
 const CHUNK = 1024 * 1024;
 const REPETITIONS = 3;
-const AMQP_URL = process.env.FEDPET_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const REDIS_URL = process.env.FEDPET_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP_URL = testUrls.amqp;
+const REDIS_URL = testUrls.redis;
 const TOTAL_MB = (MODEL_BYTES * TRAINERS * 2) / 1e6;
 const logger = createLogger({ service: 'bench', level: 'error' });
 
@@ -155,12 +156,6 @@ async function rawRun(model: Buffer): Promise<Timing> {
     await channel.deleteQueue(updateQueue);
     await connection.close();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export async function runTransferBench() {

@@ -17,6 +17,7 @@ import { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessa
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
 import { redactUrl } from './broker-url.ts';
 import {
+  BUS_DEFAULTS,
   type Bus,
   type BusEvent,
   type BusHeaders,
@@ -30,9 +31,6 @@ import {
 } from './bus.ts';
 import { deadLetterCopy, errorReason, retryDelay, settle } from './settle.ts';
 
-const DEFAULT_PREFETCH = 16;
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const DEFAULT_GIVE_UP_MS = 60_000;
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 /** Shortest time worth a connection attempt at start. */
@@ -119,7 +117,7 @@ class AmqpBus implements Bus {
     this.url = url;
     this.options = options;
     this.namespace = options.namespace;
-    this.giveUpMs = options.reconnectGiveUpMs ?? DEFAULT_GIVE_UP_MS;
+    this.giveUpMs = options.reconnectGiveUpMs ?? BUS_DEFAULTS.reconnectGiveUpMs;
   }
 
   get deadLetterQueue(): string {
@@ -131,7 +129,7 @@ class AmqpBus implements Bus {
   }
 
   async start(): Promise<void> {
-    const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timeoutMs = this.options.connectTimeoutMs ?? BUS_DEFAULTS.connectTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     let delay = BACKOFF_FIRST_MS;
     // Retry inside the window: in compose setups the broker often starts after us.
@@ -452,7 +450,7 @@ class AmqpSubscription implements Subscription {
     const tracked = track(await model.createChannel());
     const { channel } = tracked;
     const queue = this.bus.queueName(this.options.name);
-    await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
+    await channel.prefetch(this.options.prefetch ?? BUS_DEFAULTS.prefetch);
     await channel.assertQueue(queue, { durable: true });
     for (const pattern of this.options.topics) await channel.bindQueue(queue, this.bus.namespace, pattern);
     const { consumerTag } = await channel.consume(queue, (message) => this.onDelivery(tracked, message), {

@@ -77,6 +77,13 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/** Defaults both adapters apply where SubscribeOptions / BusOptions leave a value out. */
+export const BUS_DEFAULTS = {
+  prefetch: 16,
+  connectTimeoutMs: 5_000,
+  reconnectGiveUpMs: 60_000,
+} as const;
+
 export const DEAD_LETTER_PREFIX = 'dead-letter';
 export const DEAD_REASON_HEADER = 'x-dead-reason';
 export const ORIGINAL_TOPIC_HEADER = 'x-original-topic';

@@ -30,6 +30,7 @@ import {
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
 import { redactUrl } from './broker-url.ts';
 import {
+  BUS_DEFAULTS,
   type Bus,
   type BusEvent,
   type BusHeaders,
@@ -43,9 +44,6 @@ import {
 import { checkNamespace, fromMqttTopic, sanitizeMqttId, toMqttFilter, toMqttTopic } from './mqtt-topics.ts';
 import { deadLetterCopy, errorReason, retryDelay, settle } from './settle.ts';
 
-const DEFAULT_PREFETCH = 16;
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const DEFAULT_GIVE_UP_MS = 60_000;
 const RECONNECT_PERIOD_MS = 1_000;
 /** A week: long enough to ride out any outage, short enough that abandoned sessions vanish. */
 const SESSION_EXPIRY_S = 7 * 24 * 3600;
@@ -243,8 +241,8 @@ class MqttBus implements Bus {
     this.url = url;
     this.options = options;
     this.namespace = options.namespace;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.giveUpMs = options.reconnectGiveUpMs ?? DEFAULT_GIVE_UP_MS;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? BUS_DEFAULTS.connectTimeoutMs;
+    this.giveUpMs = options.reconnectGiveUpMs ?? BUS_DEFAULTS.reconnectGiveUpMs;
   }
 
   async start(): Promise<void> {
@@ -459,7 +457,7 @@ class MqttSubscription implements Subscription {
         clean: false,
         properties: {
           sessionExpiryInterval: SESSION_EXPIRY_S,
-          receiveMaximum: this.options.prefetch ?? DEFAULT_PREFETCH,
+          receiveMaximum: this.options.prefetch ?? BUS_DEFAULTS.prefetch,
         },
         customHandleAcks: (topic, payload, packet, done) => this.onPublish(topic, payload, packet, done),
       },
