@@ -46,7 +46,7 @@ let results: {
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'fedpet-e2e-'));
-  const synth = await runCli(cli.fedpet, ['synth', '--out', join(work, 'data')]);
+  const synth = await runCli(cli.fedpet, ['synth', '--kind', 'tabular', '--out', join(work, 'data')]);
   assert.equal(synth.code, 0, synth.stderr);
   spyBus = await createBus(testUrls.amqp, { namespace, clientName: 'privacy-spy' });
   spy = await spyBus.subscribe({ name: 'privacy-spy', topics: ['#'], prefetch: 64 }, async (message) => {
@@ -60,7 +60,7 @@ before(async () => {
     '--federation',
     join(work, 'data', 'federation.yaml'),
     '--experiment',
-    'examples/demo/experiment.yaml',
+    'examples/tabular/experiment.yaml',
     '--out',
     join(work, 'out'),
   ]);
@@ -108,7 +108,7 @@ test('every hospital trains in every round and the validation loss falls', () =>
 });
 
 test('the federated model ends within 5% of the same model trained centrally on the pooled data', async (t) => {
-  const spec = await loadExperimentSpec('examples/demo/experiment.yaml');
+  const spec = await loadExperimentSpec('examples/tabular/experiment.yaml');
   await selectBackend('wasm');
   const splits = await Promise.all(
     hospitals.map(async (hospital) =>

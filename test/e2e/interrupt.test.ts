@@ -22,9 +22,13 @@ function alive(pid: number): boolean {
 test('Ctrl-C stops the sandbox, its aggregator and trainers, and removes its namespace', async () => {
   const work = await mkdtemp(join(tmpdir(), 'fedpet-int-'));
   try {
-    assert.equal((await runCli(cli.fedpet, ['synth', '--out', join(work, 'data'), '--rows', '80'])).code, 0);
+    assert.equal(
+      (await runCli(cli.fedpet, ['synth', '--kind', 'tabular', '--out', join(work, 'data'), '--rows', '80']))
+        .code,
+      0,
+    );
     const experiment = join(work, 'long.yaml');
-    const demo = await readFile('examples/demo/experiment.yaml', 'utf8');
+    const demo = await readFile('examples/tabular/experiment.yaml', 'utf8');
     await writeFile(experiment, demo.replace(/^rounds: \d+/m, 'rounds: 1000'));
     const child = spawn(
       process.execPath,

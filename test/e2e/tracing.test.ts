@@ -20,7 +20,17 @@ for (const bus of ['amqp', 'mqtt'] as const) {
     const endpoint = await receiver.start();
     try {
       assert.equal(
-        (await runCli(cli.fedpet, ['synth', '--out', join(work, 'data'), '--rows', '60'])).code,
+        (
+          await runCli(cli.fedpet, [
+            'synth',
+            '--kind',
+            'tabular',
+            '--out',
+            join(work, 'data'),
+            '--rows',
+            '60',
+          ])
+        ).code,
         0,
       );
       const experiment = join(work, 'experiment.yaml');

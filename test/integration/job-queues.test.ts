@@ -27,6 +27,7 @@ function roundJob(hospital: string, round: number): RoundJob {
     plan: {
       kind: 'tabular-mlp',
       task: 'regression',
+      scaling: {},
       features: ['a'],
       label: 'b',
       hiddenUnits: [],

@@ -1,13 +1,28 @@
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { idSchema } from '@fedpet/shared/contracts/common';
 import type { ExperimentSpec } from '@fedpet/shared/contracts/experiment-spec';
 import { readYamlDocument } from '@fedpet/shared/contracts/yaml-document';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { z } from 'zod';
 
+/** A PET-CT dataset: a DICOM tree plus a clinical CSV, registered in the hospital's registry. */
+const petCtDatasetSchema = z
+  .object({
+    kind: z.literal('pet-ct'),
+    dicom: z.string().min(1),
+    clinical: z.string().min(1),
+    tags: z.array(z.string()).default([]),
+    columns: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+export type FederationPetCtDataset = z.infer<typeof petCtDatasetSchema>;
+
 /**
  * A local federation for `fedpet sandbox`: the hospitals to start and the
- * datasets each one offers (paths relative to the federation file).
+ * datasets each one offers (paths relative to the federation file): a CSV
+ * path, or a PET-CT dataset. Each hospital's registry and preprocessing cache
+ * live in its `dataDir` (default `.trainer-data/<id>` beside the file), so
+ * DICOM is parsed once, not at every sandbox run.
  */
 const federationSchema = z
   .object({
@@ -17,7 +32,11 @@ const federationSchema = z
         z
           .object({
             id: idSchema,
-            datasets: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), z.string().min(1)),
+            datasets: z.record(
+              z.string().regex(/^[A-Za-z0-9._-]+$/),
+              z.union([z.string().min(1), petCtDatasetSchema]),
+            ),
+            dataDir: z.string().min(1).optional(),
             workers: z.number().int().min(1).max(16).default(1),
             backend: z.enum(['tensorflow', 'wasm', 'cpu']).optional(),
           })
@@ -35,10 +54,15 @@ export async function loadFederation(path: string): Promise<Federation> {
   if (new Set(ids).size !== ids.length)
     throw new FedpetError(ErrorCodes.invalidSpec, `${path}: hospital ids must be unique`);
   const base = dirname(resolve(path));
+  const absolute = (file: string) => (isAbsolute(file) ? file : resolve(base, file));
   for (const hospital of federation.hospitals) {
-    for (const [name, file] of Object.entries(hospital.datasets)) {
-      hospital.datasets[name] = isAbsolute(file) ? file : resolve(base, file);
+    for (const [name, dataset] of Object.entries(hospital.datasets)) {
+      hospital.datasets[name] =
+        typeof dataset === 'string'
+          ? absolute(dataset)
+          : { ...dataset, dicom: absolute(dataset.dicom), clinical: absolute(dataset.clinical) };
     }
+    hospital.dataDir = absolute(hospital.dataDir ?? join('.trainer-data', hospital.id));
   }
   return federation;
 }

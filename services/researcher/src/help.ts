@@ -14,7 +14,8 @@ Commands:
             process per hospital) and an experiment on it
   submit    post an experiment to a running federation, optionally watch it
   results   fetch results.json and the trained model of an experiment
-  synth     write a synthetic non-IID tabular cohort and its federation file
+  synth     write a synthetic PET-CT (DICOM + clinical) or tabular cohort and
+            its federation file
 
 Run "fedpet <command> --help" for a command's options.
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT to export spans over OTLP/HTTP.`;
@@ -52,12 +53,23 @@ Writes results.json and model/ (tfjs format) of a finished experiment,
 each verified by SHA-256, and prints the per-round metrics.
 
 ${connection}`,
-  synth: `fedpet synth --out <dir> [--hospitals h1,h2,h3] [--rows 400,250,150]
-             [--features 8] [--seed 7] [--shift 1]
+  synth: `fedpet synth --out <dir> [--kind pet-ct|tabular] [--hospitals 3 | h1,h2,h3] [--seed 7]
+  pet-ct (default):  [--patients 30-60 | 40,60,80] [--pet-matrix n] [--slice-mm n]
+  tabular:           [--rows 400,250,150] [--features 8] [--shift 1]
 
-Writes one CSV per hospital (columns x1..xd and a binary label drawn from one
-logistic ground truth, with per-hospital covariate and prevalence shift) and
-<dir>/federation.yaml offering each CSV as dataset "tabular".`,
+pet-ct: a synthetic multicentric 18F-FDG PET-CT cohort. Per hospital, real
+DICOM Part-10 PET and CT series (vendor conventions differ: Siemens-style
+BQML, GE-style BQML with a re-processed series time, Philips-style CNTS) and
+a clinical CSV (age, sex, ECOG, PD-L1, histology, line, PFS, best response);
+total MTV, ECOG and PD-L1 drive PFS through a stated proportional-hazards
+model. <dir>/ground-truth.json holds every patient's true hazard (trainers
+never read it); <dir>/federation.yaml offers each hospital's data as the
+pet-ct dataset "petct". --patients is a per-hospital list or a min-max range
+drawn with the seed; --pet-matrix and --slice-mm make coarser, faster images.
+
+tabular: one CSV per hospital (columns x1..xd and a binary label drawn from
+one logistic ground truth, with per-hospital covariate and prevalence shift)
+and <dir>/federation.yaml offering each CSV as dataset "tabular".`,
 };
 
 export function commandHelp(command: string): string | undefined {

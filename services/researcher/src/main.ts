@@ -17,6 +17,7 @@ import { runSandbox } from './sandbox.ts';
 import { newExperimentId, submitExperiment } from './submit.ts';
 import { printSummary } from './summary.ts';
 import { writeSyntheticFederation } from './synth.ts';
+import { writeSyntheticPetCtFederation } from './synth-pet-ct.ts';
 
 const connectionOptions = {
   bus: { type: 'string' },
@@ -212,8 +213,12 @@ async function synth(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      kind: { type: 'string', default: 'pet-ct' },
       out: { type: 'string' },
       hospitals: { type: 'string', default: 'h1,h2,h3' },
+      patients: { type: 'string', default: '30-60' },
+      'pet-matrix': { type: 'string' },
+      'slice-mm': { type: 'string' },
       rows: { type: 'string', default: '400,250,150' },
       features: { type: 'string', default: '8' },
       seed: { type: 'string', default: '7' },
@@ -221,16 +226,79 @@ async function synth(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  const integer = (text: string, flag: string) => {
+  const integer = (text: string, flag: string, min = 0) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 0)
+    if (!Number.isInteger(value) || value < min)
       throw new FedpetError(
         ErrorCodes.invalidConfig,
-        `synth: ${flag} "${text}" must be a non-negative integer`,
+        `synth: ${flag} "${text}" must be an integer of at least ${min}`,
       );
     return value;
   };
-  const hospitals = values.hospitals.split(',').map((hospital) => hospital.trim());
+  // --hospitals 4 means h1..h4; otherwise a comma-separated list of ids.
+  const hospitals = /^\d+$/.test(values.hospitals.trim())
+    ? Array.from({ length: integer(values.hospitals.trim(), '--hospitals', 1) }, (_, i) => `h${i + 1}`)
+    : values.hospitals.split(',').map((hospital) => hospital.trim());
+  const outDirectory = required(values.out, '--out', 'synth');
+  const seed = integer(values.seed, '--seed');
+  if (values.kind === 'pet-ct') {
+    const range = /^(\d+)-(\d+)$/.exec(values.patients.trim());
+    let patients: { counts: number[] } | { range: [number, number] };
+    if (range) {
+      const low = integer(range[1]!, '--patients', 1);
+      const high = integer(range[2]!, '--patients', 1);
+      if (high < low)
+        throw new FedpetError(
+          ErrorCodes.invalidConfig,
+          `synth: --patients range "${values.patients}" is reversed`,
+        );
+      patients = { range: [low, high] };
+    } else {
+      const counts = values.patients.split(',').map((text) => integer(text.trim(), '--patients', 1));
+      if (counts.length !== 1 && counts.length !== hospitals.length) {
+        throw new FedpetError(
+          ErrorCodes.invalidConfig,
+          `synth: --patients has ${counts.length} values for ${hospitals.length} hospitals`,
+        );
+      }
+      patients = { counts };
+    }
+    const grid = {
+      ...(values['pet-matrix'] ? { petMatrix: integer(values['pet-matrix'], '--pet-matrix', 8) } : {}),
+      ...(values['slice-mm'] ? { sliceThicknessMm: integer(values['slice-mm'], '--slice-mm', 1) } : {}),
+    };
+    const live = process.stderr.isTTY === true;
+    let lastPlain = 0;
+    const { federationPath, summary } = await writeSyntheticPetCtFederation({
+      outDirectory,
+      hospitals,
+      patients,
+      seed,
+      ...(Object.keys(grid).length > 0 ? { grid } : {}),
+      onProgress: (line, last) => {
+        if (live) process.stderr.write(`\r\x1b[2K${line}${last ? '\n' : ''}`);
+        else if (last || Date.now() - lastPlain > 5000) {
+          lastPlain = Date.now();
+          process.stderr.write(`${line}\n`);
+        }
+      },
+    });
+    for (const hospital of summary.hospitals) {
+      process.stdout.write(
+        `  ${hospital.hospital}: ${hospital.patients} patients (${hospital.events} progression events), ${hospital.vendor}, ${hospital.files} DICOM files, ${(hospital.bytes / 1e6).toFixed(1)} MB\n`,
+      );
+    }
+    process.stdout.write(
+      `wrote ${summary.patients} patients' PET-CT, ${federationPath} and ${summary.groundTruthFile} (never given to trainers)\n`,
+    );
+    return 0;
+  }
+  if (values.kind !== 'tabular') {
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `synth: --kind must be pet-ct or tabular, not "${values.kind}"`,
+    );
+  }
   const rows = values.rows.split(',').map((text) => integer(text, '--rows'));
   if (rows.length !== 1 && rows.length !== hospitals.length) {
     throw new FedpetError(
@@ -239,11 +307,11 @@ async function synth(args: string[]): Promise<number> {
     );
   }
   const written = await writeSyntheticFederation({
-    outDirectory: required(values.out, '--out', 'synth'),
+    outDirectory,
     hospitals,
     rows,
     features: integer(values.features, '--features'),
-    seed: integer(values.seed, '--seed'),
+    seed,
     shift: Number(values.shift),
   });
   process.stdout.write(`wrote ${written.files.length} hospital datasets and ${written.federationPath}\n`);

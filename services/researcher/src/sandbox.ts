@@ -17,6 +17,7 @@ import { checkExperimentFits, loadFederation } from './federation.ts';
 import { removeNamespace } from './namespace-cleanup.ts';
 import { createProgressView, type ProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
+import { registerPetCtDatasets } from './register-datasets.ts';
 import { writeResults } from './results-writer.ts';
 import { newExperimentId, submitExperiment } from './submit.ts';
 import { printSummary } from './summary.ts';
@@ -67,7 +68,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       if (body.state === 'ready' && !ready.has(body.hospital)) {
         ready.add(body.hospital);
         out.write(
-          `  ${body.hospital} ready: backend ${body.capabilities.backend}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} rows)`).join(', ')}\n`,
+          `  ${body.hospital} ready: backend ${body.capabilities.backend}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} ${d.kind === 'pet-ct' ? 'patients' : 'rows'}${d.events !== undefined ? `, ${d.events} events` : ''})`).join(', ')}\n`,
         );
         onReady();
       }
@@ -88,13 +89,25 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       FEDPET_REDIS_URL: options.common.redisUrl,
       FEDPET_NAMESPACE: namespace,
     };
+    await registerPetCtDatasets(
+      federation,
+      spec.hospitals,
+      logDirectory,
+      env,
+      (line) => out.write(`${line}\n`),
+      options.signal,
+    );
+    if (options.signal.aborted) return interrupted(out, view);
     children.push(
       startChild('aggregator', serviceEntries.aggregator, [], env, join(logDirectory, 'aggregator.log')),
     );
     for (const id of spec.hospitals) {
       const hospital = federation.hospitals.find((candidate) => candidate.id === id)!;
       const args = ['--hospital', id, '--workers', String(hospital.workers)];
-      for (const [name, path] of Object.entries(hospital.datasets)) args.push('--dataset', `${name}=${path}`);
+      args.push('--data-dir', hospital.dataDir!);
+      for (const [name, dataset] of Object.entries(hospital.datasets)) {
+        if (typeof dataset === 'string') args.push('--dataset', `${name}=${dataset}`);
+      }
       if (hospital.backend) args.push('--backend', hospital.backend);
       children.push(
         startChild(

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type CommonConfig, ConfigReader, readCommonConfig } from '@fedpet/shared/config/env-reader';
 import { type BackendPreference, backendPreferences } from '@fedpet/shared/ml/backend';
+import { dataDirectory } from './registry/dataset-command.ts';
 
 export const TRAINER_HELP = `fedpet-trainer — a hospital's training worker
 
@@ -9,12 +10,16 @@ experiment's plan on local data with TensorFlow.js, and publishes the model
 update (chunked, SHA-256 verified). Raw data never leaves this process: only
 model parameters, sample counts and aggregate metrics do.
 
-Usage: fedpet-trainer --hospital <id> --dataset <name>=<file.csv> [options]
+Usage: fedpet-trainer --hospital <id> [--data-dir <dir>] [--dataset <name>=<file.csv>] [options]
+       fedpet-trainer dataset add|list|remove|inspect ...   (see fedpet-trainer dataset --help)
 
 Options (each also settable by the environment variable shown):
   --hospital <id>         this hospital's id (lowercase, digits, dashes)       FEDPET_HOSPITAL
-  --dataset <name>=<csv>  a dataset this hospital offers; repeatable          FEDPET_DATASETS
-                          (environment: comma-separated name=path pairs)
+  --data-dir <dir>        the hospital's dataset registry and preprocessing     FEDPET_DATA_DIR
+                          cache (default ~/.fedpet/trainer); every registered
+                          dataset (fedpet-trainer dataset add) is offered
+  --dataset <name>=<csv>  a CSV dataset offered besides the registry;         FEDPET_DATASETS
+                          repeatable (environment: comma-separated name=path)
   --backend <name>        tensorflow | wasm | cpu (default: best that loads)  FEDPET_BACKEND
   --workers <n>           round jobs trained at once (default 1)              FEDPET_WORKERS
   --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
@@ -36,6 +41,7 @@ export interface DatasetConfig {
 
 export interface TrainerConfig extends CommonConfig {
   hospital: string;
+  dataDirectory: string;
   datasets: DatasetConfig[];
   backend: BackendPreference | undefined;
   workers: number;
@@ -48,6 +54,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     options: {
       hospital: { type: 'string' },
       dataset: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
       backend: { type: 'string' },
       workers: { type: 'string' },
       heartbeat: { type: 'string' },
@@ -77,7 +84,6 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     }
     datasets.push({ name: match[1]!, path: match[2]! });
   }
-  if (datasets.length === 0) reader.problem('at least one dataset is required (--dataset <name>=<file.csv>)');
   const backendName = reader.optionalString('FEDPET_BACKEND', values.backend);
   if (backendName !== undefined && !(backendPreferences as readonly string[]).includes(backendName)) {
     reader.problem(`backend "${backendName}" must be one of ${backendPreferences.join(', ')}`);
@@ -85,6 +91,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
   const config: TrainerConfig = {
     ...common,
     hospital,
+    dataDirectory: dataDirectory(values['data-dir'], env),
     datasets,
     backend: backendName as BackendPreference | undefined,
     workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
 import { encodeMessage, formatIssues } from '@fedpet/shared/contracts/frame';
 import { roundJobSchema } from '@fedpet/shared/contracts/jobs';
-import { describeError } from '@fedpet/shared/errors/fedpet-error';
+import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { selectBackend } from '@fedpet/shared/ml/backend';
@@ -17,11 +17,14 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { readTrainerConfig, TRAINER_HELP } from './config.ts';
 import { DatasetRegistry } from './dataset-registry.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { runDatasetCommand } from './registry/dataset-command.ts';
+import { RegistryStore } from './registry/registry-store.ts';
 import { handleRoundJob } from './round-handler.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
 
 await runMain('fedpet-trainer', async () => {
+  if (process.argv[2] === 'dataset') return runDatasetCommand(process.argv.slice(3), process.env);
   const config = readTrainerConfig(process.argv.slice(2), process.env);
   if (config === 'help') {
     process.stdout.write(TRAINER_HELP + '\n');
@@ -34,7 +37,16 @@ await runMain('fedpet-trainer', async () => {
     { hospital: config.hospital, workerId },
   );
   // Local checks first: a missing dataset is reported before any broker is touched.
-  const datasets = await DatasetRegistry.open(config.datasets);
+  const datasets = await DatasetRegistry.open(config.datasets, {
+    store: new RegistryStore(config.dataDirectory),
+    logger,
+  });
+  if (datasets.size === 0) {
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `no datasets: register one (fedpet-trainer dataset add --data-dir ${config.dataDirectory} ...) or pass --dataset <name>=<file.csv>`,
+    );
+  }
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
 

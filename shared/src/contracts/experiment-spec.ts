@@ -9,9 +9,23 @@ export const tabularMlpPlanSchema = z.object({
   label: z.string().min(1),
   hiddenUnits: z.array(z.number().int().min(1).max(4096)).max(8).default([]),
   activation: z.enum(['relu', 'tanh', 'sigmoid']).default('relu'),
+  /**
+   * Fixed input scaling, value → (value − center) / scale, per feature. The
+   * researcher states the constants (e.g. age center 65, scale 10), so every
+   * hospital scales alike and no statistic has to leave a hospital.
+   */
+  scaling: z
+    .record(z.string().min(1), z.object({ center: z.number(), scale: z.number().positive() }).strict())
+    .default({}),
 });
 
-export const planSchema = z.discriminatedUnion('kind', [tabularMlpPlanSchema]);
+export const planSchema = z.discriminatedUnion('kind', [tabularMlpPlanSchema]).superRefine((plan, ctx) => {
+  for (const name of Object.keys(plan.scaling)) {
+    if (!plan.features.includes(name)) {
+      ctx.addIssue({ code: 'custom', path: ['scaling', name], message: 'is not one of the plan features' });
+    }
+  }
+});
 export type Plan = z.infer<typeof planSchema>;
 
 export const hyperparametersSchema = z.object({

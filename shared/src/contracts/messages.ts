@@ -25,8 +25,14 @@ export const nodeStatusSchema = z.object({
     z.object({
       name: z.string(),
       kind: z.string(),
+      /** Rows of a table, or usable patients of a PET-CT dataset. */
       rows: z.union([z.number().int().min(5), z.literal('<5')]),
       columns: z.number().int().nonnegative(),
+      tags: z.array(z.string()).optional(),
+      /** Progression events among the usable patients (PET-CT datasets). */
+      events: z.union([z.number().int().min(5), z.literal('<5')]).optional(),
+      /** Shapes of each patient's fixed-size arrays, e.g. { mip: [2, 64, 64] }. */
+      shapes: z.record(z.string(), z.array(z.number().int().nonnegative())).optional(),
     }),
   ),
   softwareVersion: z.string(),

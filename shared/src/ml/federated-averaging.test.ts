@@ -54,6 +54,7 @@ test('FedAvg over non-IID hospitals ends within 5% of central training, its loss
   const plan: Plan = {
     kind: 'tabular-mlp',
     task: 'binary-classification',
+    scaling: {},
     features: cohort.features,
     label: cohort.label,
     hiddenUnits: [16],
