@@ -9,10 +9,10 @@ UNIT_TESTS = $(shell find shared/src services -name '*.test.ts' -not -path '*/no
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
 
-.PHONY: help install brokers demo services test unit integration e2e lint typecheck format bench clean
+.PHONY: help install brokers tools demo services test unit integration e2e lint typecheck format bench clean
 
 help:
-	@echo "make demo        run a 3-hospital federated experiment on this machine"
+	@echo "make demo        a 3-hospital federated PET-CT experiment on this machine (synthetic DICOM)"
 	@echo "make test        lint, type-check, unit, integration and end-to-end tests (what CI runs)"
 	@echo "make services    run an aggregator and the demo hospitals' trainers until Ctrl-C"
 	@echo "make bench       benchmarks (tables on stdout, JSON in test/bench/results/)"
@@ -28,15 +28,23 @@ install: $(INSTALLED)
 brokers:
 	@bash scripts/ensure-brokers.sh
 
-$(DEMO_DIR)/data/federation.yaml: | $(INSTALLED)
-	$(FEDPET) synth --out $(DEMO_DIR)/data
+tools:
+	@bash scripts/ensure-tools.sh
 
-demo: install brokers $(DEMO_DIR)/data/federation.yaml
-	$(FEDPET) sandbox --federation $(DEMO_DIR)/data/federation.yaml \
+DEMO_DATA := $(DEMO_DIR)/pet-data
+
+# The synthetic PET-CT cohort is generated once (federation.yaml is written
+# last, so an interrupted run is redone); each hospital's preprocessing cache
+# lives beside it in .trainer-data/.
+$(DEMO_DATA)/federation.yaml: | $(INSTALLED)
+	$(FEDPET) synth --out $(DEMO_DATA) --hospitals 3 --patients 30-60 --seed 7
+
+demo: install brokers $(DEMO_DATA)/federation.yaml
+	$(FEDPET) sandbox --federation $(DEMO_DATA)/federation.yaml \
 	  --experiment examples/demo/experiment.yaml --out $(DEMO_DIR)/out
 
-services: install brokers $(DEMO_DIR)/data/federation.yaml
-	bash scripts/run-services.sh $(DEMO_DIR)/data
+services: install brokers $(DEMO_DATA)/federation.yaml
+	bash scripts/run-services.sh $(DEMO_DATA)
 
 typecheck: install
 	npx tsc -p tsconfig.json
@@ -50,16 +58,16 @@ format: install
 unit: install
 	$(NODE) --import tsx --test $(UNIT_TESTS)
 
-integration: install brokers
+integration: install brokers tools
 	$(NODE) --import tsx --test --test-concurrency=1 $(INTEGRATION_TESTS)
 
 e2e: install brokers
 	$(NODE) --import tsx --test --test-concurrency=1 $(E2E_TESTS)
 
-test: install brokers lint
+test: install brokers tools lint
 	$(NODE) --import tsx --test --test-concurrency=1 $(UNIT_TESTS) $(INTEGRATION_TESTS) $(E2E_TESTS)
 
-bench: install brokers
+bench: install brokers tools
 	$(NODE) --import tsx test/bench/run-all.ts
 
 clean:

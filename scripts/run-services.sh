@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# make services: an aggregator plus one trainer per hospital of a federation
-# directory written by `fedpet synth`, in the configured namespace (default
-# fedpet), until Ctrl-C. Submit work with:
-#   node services/researcher/bin/fedpet.js submit examples/demo/experiment.yaml --out .fedpet/run
+# make services: an aggregator plus one trainer per hospital of a synthetic
+# PET-CT federation directory written by `fedpet synth`, in the configured
+# namespace (default fedpet), until Ctrl-C. Each hospital's dataset is first
+# registered in its own registry (<dir>/.trainer-data/<hospital>), as its
+# operator would do. Submit work with:
+#   node services/researcher/bin/fedpet.js submit examples/demo/experiment.yaml --watch --out .fedpet/run
 set -euo pipefail
-data_dir=${1:?usage: run-services.sh <federation data dir>}
+data_dir=$(cd "${1:?usage: run-services.sh <federation data dir>}" && pwd)
 cd "$(dirname "$0")/.."
+trainer=services/trainer/bin/fedpet-trainer.js
+hospitals=()
+for dicom in "$data_dir"/*/dicom; do
+  hospital=$(basename "$(dirname "$dicom")")
+  node "$trainer" dataset add --replace --data-dir "$data_dir/.trainer-data/$hospital" \
+    --name petct --kind pet-ct --dicom "$dicom" --clinical "$data_dir/$hospital/clinical.csv" \
+    --tags pet-ct,fdg,nsclc,synthetic
+  hospitals+=("$hospital")
+done
 pids=()
 stop() {
   trap - INT TERM
@@ -16,10 +27,9 @@ stop() {
 trap stop INT TERM
 node services/aggregator/bin/fedpet-aggregator.js &
 pids+=($!)
-for csv in "$data_dir"/*.csv; do
-  hospital=$(basename "$csv" .csv)
-  node services/trainer/bin/fedpet-trainer.js --hospital "$hospital" --dataset "tabular=$csv" &
+for hospital in "${hospitals[@]}"; do
+  node "$trainer" --hospital "$hospital" --data-dir "$data_dir/.trainer-data/$hospital" &
   pids+=($!)
 done
-echo "aggregator and ${#pids[@]} processes running (namespace ${FEDPET_NAMESPACE:-fedpet}); Ctrl-C stops them"
+echo "aggregator and ${#hospitals[@]} trainers running (namespace ${FEDPET_NAMESPACE:-fedpet}); Ctrl-C stops them"
 wait "${pids[@]}"

@@ -4,6 +4,7 @@
  * the same run; run on an otherwise idle machine.
  */
 import { cpus } from 'node:os';
+import { runDicomPipelineBench } from './dicom-pipeline.bench.ts';
 import { runFedAvgFoldBench } from './fedavg-fold.bench.ts';
 import { runTransferBench } from './transfer.bench.ts';
 
@@ -14,3 +15,5 @@ console.log('\n(a) FedAvg streaming fold: 10 updates of 10M float32 parameters')
 await runFedAvgFoldBench();
 console.log('\n(b) model and update transfer through the brokers');
 await runTransferBench();
+console.log('\n(c) PET-CT imaging pipeline: DICOM → SUV → cached tensors and features, against dcmdump');
+await runDicomPipelineBench();
