@@ -11,4 +11,7 @@ case "$service" in
     exit 64
     ;;
 esac
-exec node --import tsx "services/${service}/src/main.ts" "$@"
+# The trainer's entry also serves `fedpet-trainer dataset …` (the hospital's registry).
+entry=main.ts
+[ "$service" = trainer ] && entry=entry.ts
+exec node --import tsx "services/${service}/src/${entry}" "$@"

@@ -35,7 +35,9 @@ test('a trainer started with a missing dataset path names the path and exits 1',
 });
 
 test('a trainer without a hospital or dataset lists every problem at once and exits 2', async () => {
-  const result = await runCli(cli.trainer, [], { env: { FEDPET_HOSPITAL: '', FEDPET_DATASETS: '' } });
+  const result = await runCli(cli.trainer, [], {
+    env: { FEDPET_HOSPITAL: '', FEDPET_DATASETS: '', FEDPET_DATA_DIR: join(work, 'no-registry') },
+  });
   assert.equal(result.code, 2);
   const line = oneLine(result.stderr);
   assert.match(line, /hospital/);

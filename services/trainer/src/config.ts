@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CommonConfig, ConfigReader, readCommonConfig } from '@fedpet/shared/config/env-reader';
 import { type BackendPreference, backendPreferences } from '@fedpet/shared/ml/backend';
@@ -84,6 +86,12 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     }
     datasets.push({ name: match[1]!, path: match[2]! });
   }
+  const dataDir = dataDirectory(values['data-dir'], env);
+  if (datasets.length === 0 && !existsSync(join(dataDir, 'datasets.json'))) {
+    reader.problem(
+      `no dataset: register one (fedpet-trainer dataset add --data-dir ${dataDir} …) or pass --dataset <name>=<file.csv>`,
+    );
+  }
   const backendName = reader.optionalString('FEDPET_BACKEND', values.backend);
   if (backendName !== undefined && !(backendPreferences as readonly string[]).includes(backendName)) {
     reader.problem(`backend "${backendName}" must be one of ${backendPreferences.join(', ')}`);
@@ -91,7 +99,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
   const config: TrainerConfig = {
     ...common,
     hospital,
-    dataDirectory: dataDirectory(values['data-dir'], env),
+    dataDirectory: dataDir,
     datasets,
     backend: backendName as BackendPreference | undefined,
     workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),

@@ -17,14 +17,12 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { readTrainerConfig, TRAINER_HELP } from './config.ts';
 import { DatasetRegistry } from './dataset-registry.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { runDatasetCommand } from './registry/dataset-command.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 import { handleRoundJob } from './round-handler.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
 
 await runMain('fedpet-trainer', async () => {
-  if (process.argv[2] === 'dataset') return runDatasetCommand(process.argv.slice(3), process.env);
   const config = readTrainerConfig(process.argv.slice(2), process.env);
   if (config === 'help') {
     process.stdout.write(TRAINER_HELP + '\n');

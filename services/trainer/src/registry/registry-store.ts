@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { z } from 'zod';
 
@@ -35,6 +36,10 @@ export type DatasetEntry = z.infer<typeof datasetEntrySchema>;
 export type PetCtDatasetEntry = z.infer<typeof petCtDatasetEntrySchema>;
 
 const registryFileSchema = z.object({ version: z.literal(1), datasets: z.array(datasetEntrySchema) });
+
+const STALE_LOCK_MS = 60_000;
+const LOCK_WAIT_MS = 10_000;
+let saveCounter = 0;
 
 export { nameSchema as datasetNameSchema, tagSchema as datasetTagSchema };
 
@@ -85,6 +90,10 @@ export class RegistryStore {
   }
 
   async add(entry: DatasetEntry): Promise<void> {
+    await this.locked(() => this.addUnlocked(entry));
+  }
+
+  private async addUnlocked(entry: DatasetEntry): Promise<void> {
     const entries = await this.list();
     if (entries.some((existing) => existing.name === entry.name)) {
       throw new FedpetError(
@@ -97,6 +106,10 @@ export class RegistryStore {
 
   /** Removes the entry; returns false when there was none. The DICOM files themselves are never touched. */
   async remove(name: string): Promise<boolean> {
+    return this.locked(() => this.removeUnlocked(name));
+  }
+
+  private async removeUnlocked(name: string): Promise<boolean> {
     const entries = await this.list();
     const kept = entries.filter((entry) => entry.name !== name);
     if (kept.length === entries.length) return false;
@@ -104,9 +117,45 @@ export class RegistryStore {
     return true;
   }
 
+  /**
+   * Runs a read-modify-write with `datasets.json.lock` held (created with
+   * O_EXCL), so two `dataset add` processes cannot lose each other's entry.
+   * A lock older than STALE_LOCK_MS (its holder died) is taken over.
+   */
+  private async locked<T>(work: () => Promise<T>): Promise<T> {
+    await mkdir(this.dataDirectory, { recursive: true });
+    const lock = `${this.file}.lock`;
+    const started = Date.now();
+    for (;;) {
+      try {
+        const handle = await open(lock, 'wx');
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await stat(lock).then(
+          (info) => Date.now() - info.mtimeMs,
+          () => 0,
+        );
+        if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+        else if (Date.now() - started > LOCK_WAIT_MS) {
+          throw new FedpetError(
+            ErrorCodes.invalidConfig,
+            `the dataset registry ${this.file} is locked by another command (${lock}); retry, or delete the lock if no fedpet-trainer dataset command is running`,
+          );
+        } else await delay(50);
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
   private async save(datasets: DatasetEntry[]): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
+    const temporary = `${this.file}.${process.pid}.${++saveCounter}.tmp`;
     await writeFile(temporary, `${JSON.stringify({ version: 1, datasets }, null, 2)}\n`);
     await rename(temporary, this.file);
   }

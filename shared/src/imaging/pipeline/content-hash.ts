@@ -1,18 +1,32 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
-/** Every regular file under `root` (any nesting, hidden entries skipped), as sorted relative paths. */
+/**
+ * Every regular file under `root` (any nesting, hidden entries skipped), as
+ * sorted relative paths. Symbolic links are followed, as the DICOM scan
+ * follows them: the hash must cover every byte the scan reads, or a tree of
+ * links would hash to the same value whatever it points at. Each real folder
+ * is visited once, so a link back up the tree is no loop.
+ */
 export async function listFilesRecursively(root: string): Promise<string[]> {
   const files: string[] = [];
+  const seen = new Set<string>();
   const visit = async (directory: string): Promise<void> => {
+    const real = await realpath(directory);
+    if (seen.has(real)) return;
+    seen.add(real);
     const entries = await readdir(directory, { withFileTypes: true });
+    // Sorted, so which path a folder reachable twice is listed under does not depend on readdir order.
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(directory, entry.name);
-      if (entry.isDirectory()) await visit(path);
-      else if (entry.isFile()) files.push(relative(root, path).split(sep).join('/'));
+      // A broken link is skipped here; the scan reports it.
+      const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+      if (target?.isDirectory()) await visit(path);
+      else if (target?.isFile()) files.push(relative(root, path).split(sep).join('/'));
     }
   };
   await visit(root);

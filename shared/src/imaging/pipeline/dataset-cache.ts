@@ -31,8 +31,14 @@ export class ImagingCache {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const manifest = JSON.parse(manifestText) as ImagingManifest;
-    if (manifest.hash !== hash || tensorBytes.byteLength !== manifest.tensorFloats * 4) return undefined;
+    let manifest: ImagingManifest;
+    try {
+      manifest = JSON.parse(manifestText) as ImagingManifest;
+    } catch {
+      // Damaged on disk (a full disk, a copy cut short): rebuild rather than fail the dataset.
+      return undefined;
+    }
+    if (manifest?.hash !== hash || tensorBytes.byteLength !== manifest.tensorFloats * 4) return undefined;
     // Copy into an aligned buffer: Buffer slices may start at any byte offset.
     const tensors = new Float32Array(manifest.tensorFloats);
     new Uint8Array(tensors.buffer).set(tensorBytes);

@@ -189,7 +189,7 @@ export async function loadPetCtDataset(options: PetCtLoadOptions): Promise<PetCt
     : cached.manifest.patients.map((record) => ({
         patientId: record.patientId,
         usable: false,
-        problems: [...record.errors],
+        problems: [...record.errors, 'no clinical file given (pass --clinical <file.csv> to join one)'],
         warnings: record.warnings,
         imaging: record,
         clinical: undefined,
