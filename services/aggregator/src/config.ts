@@ -4,8 +4,11 @@ import { type CommonConfig, ConfigReader, readCommonConfig } from '@fedpet/share
 export const AGGREGATOR_HELP = `fedpet-aggregator — runs federated experiments
 
 Pulls experiment jobs from the "experiments" queue, posts one round job per
-hospital to "train.<hospital>", folds the hospitals' updates (weighted FedAvg)
-as they arrive, stores each global model and publishes progress events.
+hospital to "train.<hospital>", aggregates the hospitals' updates (weighted
+FedAvg; with 3 or more hospitals by secure aggregation, so it only ever sees
+masked updates and their sum), stores each global model and publishes
+progress events. Messages without a valid hospital signature, and replays,
+go to the dead-letter queue.
 
 Usage: fedpet-aggregator [options]
 
@@ -17,6 +20,10 @@ Options (each also settable by the environment variable shown):
   --namespace <name>   exchange, topic root and key prefix (default fedpet)  FEDPET_NAMESPACE
   --concurrency <n>    experiments run at once (default 1)                   FEDPET_AGGREGATOR_CONCURRENCY
   --id <name>          this aggregator's name in messages (default aggregator) FEDPET_AGGREGATOR_ID
+  --identity <file>    the aggregator's private key file (signing and       FEDPET_IDENTITY
+                       sealing keys; fedpet keys generate writes it)
+  --federation-keys <f> the federation's public keys: every hospital        FEDPET_FEDERATION_KEYS
+                       message is verified against them
   -h, --help           show this help
 
 Logs are JSON lines on stderr (FEDPET_LOG_LEVEL=debug|info|warn|error).
@@ -26,6 +33,8 @@ SIGTERM or SIGINT: stop taking experiments, cancel the running one, exit.`;
 export interface AggregatorConfig extends CommonConfig {
   concurrency: number;
   id: string;
+  identityPath: string;
+  federationKeysPath: string;
 }
 
 export function readAggregatorConfig(argv: string[], env: NodeJS.ProcessEnv): AggregatorConfig | 'help' {
@@ -37,6 +46,8 @@ export function readAggregatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ag
       namespace: { type: 'string' },
       concurrency: { type: 'string' },
       id: { type: 'string' },
+      identity: { type: 'string' },
+      'federation-keys': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -48,6 +59,18 @@ export function readAggregatorConfig(argv: string[], env: NodeJS.ProcessEnv): Ag
     ...common,
     concurrency: reader.integer('FEDPET_AGGREGATOR_CONCURRENCY', 1, 1, 64, values.concurrency),
     id: reader.string('FEDPET_AGGREGATOR_ID', 'aggregator', values.id),
+    identityPath: reader.pattern(
+      'identity key file (--identity or FEDPET_IDENTITY)',
+      values.identity ?? env.FEDPET_IDENTITY,
+      /./,
+      'a path, e.g. keys/aggregator.key.json from fedpet keys generate',
+    ),
+    federationKeysPath: reader.pattern(
+      'federation keys (--federation-keys or FEDPET_FEDERATION_KEYS)',
+      values['federation-keys'] ?? env.FEDPET_FEDERATION_KEYS,
+      /./,
+      'a path, e.g. keys/federation-keys.yaml from fedpet keys generate',
+    ),
   };
   reader.done();
   return Object.freeze(config);

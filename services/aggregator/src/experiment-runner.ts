@@ -1,17 +1,22 @@
+import type { KeyObject } from 'node:crypto';
 import type { BufferPool } from '@fedpet/shared/codec/buffer-pool';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
 import type { ExperimentJob, ExperimentResultRef, RoundJob } from '@fedpet/shared/contracts/jobs';
-import type { HospitalOutcome, Progress } from '@fedpet/shared/contracts/messages';
+import type { HospitalOutcome, Progress, SecaggBody } from '@fedpet/shared/contracts/messages';
 import { PROTOCOL_VERSION } from '@fedpet/shared/contracts/version';
 import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import type { Logger } from '@fedpet/shared/log/logger';
+import { fixedPointOf, updateProtectionFor } from '@fedpet/shared/secagg/round-parameters';
+import { openSealed } from '@fedpet/shared/secagg/sealed-box';
+import { SecaggServer, type SecureAggregate } from '@fedpet/shared/secagg/server-round';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
 import { SpanKind } from '@opentelemetry/api';
 import { combineMetrics } from './combine-metrics.ts';
 import type { GlobalModel } from './global-model.ts';
-import { RoundCollector } from './round-collector.ts';
+import { RoundCollector, type RoundReport } from './round-collector.ts';
+import { collectSecureRound, SecureRound } from './secure-round.ts';
 import type { UpdateInbox } from './update-inbox.ts';
 
 export interface RunnerDeps {
@@ -30,6 +35,19 @@ export interface RunnerDeps {
   signal: AbortSignal;
   /** Update receive buffers, reused from round to round. */
   receiveBuffers: BufferPool;
+  security: RunnerSecurity;
+}
+
+/** What the runner needs to protect updates (keys from the federation key files). */
+export interface RunnerSecurity {
+  /** Ed25519 public keys of the hospitals (secure aggregation verifies key advertisements with them). */
+  identityKeys: ReadonlyMap<string, KeyObject>;
+  /** The aggregator's X25519 private key: opens updates sealed to it when secure aggregation is off. */
+  sealingKey: KeyObject;
+  /** Publishes a secure-aggregation message to one hospital (signed by the aggregator). */
+  publishSecagg(fields: EnvelopeFields, hospital: string, body: SecaggBody): Promise<void>;
+  /** Messages accepted and rejected by signature and replay checks since start, by reason. */
+  rejectedMessages(): Record<string, number>;
 }
 
 export interface HospitalWorker {
@@ -47,6 +65,20 @@ export interface RoundRecord {
   hospitals: HospitalOutcome[];
   metrics: Record<string, number>;
   samples: number;
+  /** Training rounds: how updates were protected, and what secure aggregation saw. */
+  protection?: RoundProtectionRecord;
+}
+
+export interface RoundProtectionRecord {
+  mode: 'secagg' | 'sealed';
+  reason: string;
+  survivors?: string[];
+  dropped?: string[];
+  /** Values clipped to ±clip, summed over the survivors (no hospital's own count is known). */
+  clippedValues?: number;
+  /** Largest absolute quantisation error of the averaged parameters. */
+  errorBound?: number;
+  phasesMs?: Record<string, number>;
 }
 
 /**
@@ -133,17 +165,53 @@ async function runRound(
   await deps.announceModel(fields, modelRef, model.parameterCount);
   await deps.publishProgress(fields, { event: 'round.started', kind, model: modelRef });
 
+  const decided =
+    kind === 'train'
+      ? updateProtectionFor(spec.secureAggregation, spec.hospitals, model.parameterCount)
+      : undefined;
+  const protection = decided?.protection;
+  const secure =
+    protection?.mode === 'secagg'
+      ? new SecureRound({
+          server: new SecaggServer({
+            experimentId,
+            round,
+            participants: protection.participants,
+            threshold: protection.threshold,
+            identityKeys: deps.security.identityKeys,
+            parameterCount: model.parameterCount,
+            fixedPoint: fixedPointOf(protection),
+          }),
+          participants: protection.participants,
+          publish: (hospital, body) => deps.security.publishSecagg(fields, hospital, body),
+          phaseTimeoutMs: protection.phaseTimeoutSeconds * 1000,
+          logger,
+          signal: deps.signal,
+        })
+      : undefined;
   const collector = new RoundCollector({
     kind,
     hospitals: spec.hospitals,
     parameterCount: model.parameterCount,
+    protection: secure
+      ? { mode: 'secagg', onMasked: (hospital, masked) => secure.receiveMasked(hospital, masked) }
+      : {
+          mode: 'sealed',
+          open: (sealed, hospital) =>
+            openSealed(deps.security.sealingKey, sealed, {
+              experimentId,
+              round,
+              sender: hospital,
+              recipient: deps.sender,
+            }),
+        },
   });
   collector.onOutcome((outcome) => {
     deps.publishProgress(fields, { event: 'hospital.reported', outcome }).catch((error: unknown) => {
       logger.warn('could not publish progress', { error });
     });
   });
-  const closeRound = deps.inbox.openRound(experimentId, round, collector);
+  const closeRound = deps.inbox.openRound(experimentId, round, collector, secure);
   const deadline = new Date(Date.now() + spec.roundTimeoutSeconds * 1000);
   const jobIds = new Map<string, string>();
   try {
@@ -171,13 +239,32 @@ async function runRound(
               validationFraction: spec.validationFraction,
               model: modelRef,
               deadline: deadline.toISOString(),
+              ...(protection ? { protection } : {}),
               trace: injectTraceContext({}),
             },
             jobId,
           ),
       );
     }
-    const report = await collector.wait(deadline, deps.signal);
+    let secureAggregate: SecureAggregate | undefined;
+    let report: RoundReport;
+    if (secure) {
+      ({ report, aggregate: secureAggregate } = await collectSecureRound(
+        secure,
+        collector,
+        spec.hospitals,
+        deadline,
+        deps.signal,
+      ));
+      logger.info('secure aggregation: unmasked', {
+        round,
+        survivors: secureAggregate.survivors,
+        dropped: secureAggregate.dropped,
+        clippedValues: secureAggregate.clippedValues,
+        errorBound: secureAggregate.errorBound,
+        phasesMs: secure.trace.phasesMs,
+      });
+    } else report = await collector.wait(deadline, deps.signal);
     for (const outcome of report.outcomes) {
       const jobId = jobIds.get(outcome.hospital);
       if (outcome.status !== 'ok' && jobId) await deps.discardRoundJob(outcome.hospital, jobId);
@@ -222,6 +309,23 @@ async function runRound(
       hospitals: report.outcomes,
       metrics,
       samples: report.totalSamples,
+      ...(decided
+        ? {
+            protection: {
+              mode: decided.protection.mode,
+              reason: decided.reason,
+              ...(secureAggregate && secure
+                ? {
+                    survivors: secureAggregate.survivors,
+                    dropped: secureAggregate.dropped,
+                    clippedValues: secureAggregate.clippedValues,
+                    errorBound: secureAggregate.errorBound,
+                    phasesMs: secure.trace.phasesMs,
+                  }
+                : {}),
+            },
+          }
+        : {}),
     };
   } finally {
     closeRound();
@@ -234,7 +338,7 @@ function buildResults(
   rounds: RoundRecord[],
   status: 'completed' | 'failed',
   error: { code: string; reason: string } | undefined,
-  deps: Pick<RunnerDeps, 'describeHospital'>,
+  deps: Pick<RunnerDeps, 'describeHospital' | 'security'>,
   model?: { modelJson: BlobRef; weights: BlobRef; parameterCount: number },
 ) {
   const finishedAt = new Date();
@@ -256,6 +360,8 @@ function buildResults(
     rounds: training,
     finalEvaluation: evaluation ?? null,
     model: model ?? null,
+    /** Signature and replay checks on hospital messages, since the aggregator started. */
+    messageChecks: deps.security.rejectedMessages(),
   };
 }
 

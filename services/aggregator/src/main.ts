@@ -10,6 +10,8 @@ import {
 import type { NodeStatus } from '@fedpet/shared/contracts/messages';
 import { EXPERIMENTS_QUEUE, queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
+import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
+import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
@@ -17,6 +19,7 @@ import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
+import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { AGGREGATOR_HELP, readAggregatorConfig } from './config.ts';
@@ -32,22 +35,38 @@ await runMain('fedpet-aggregator', async () => {
   }
   const telemetry = startTelemetry('fedpet-aggregator');
   const logger = createLogger({ service: 'aggregator', level: parseLogLevel(config.logLevel) });
+  const keys = await loadServiceKeys({
+    identityPath: config.identityPath,
+    federationKeysPath: config.federationKeysPath,
+    role: 'aggregator',
+    id: config.id,
+  });
+  for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
   const redis = await connectRedis(config.redisUrl);
-  const bus = await createBus(config.busUrl, {
+  const rawBus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: config.id,
     onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
   });
+  // Everything the aggregator publishes is signed; hospital messages are verified before use.
+  const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.id });
+  const verifier = new FrameVerifier({ keyOf: (sender) => keys.federation.hospitals.get(sender) });
+  const verified = { verifier };
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const inbox = new UpdateInbox(logger);
   /** Latest heartbeat per hospital: what results.json reports about each site's worker. */
   const nodeStatus = new Map<string, NodeStatus>();
   const updates = await consumeEnvelopes(
     bus,
-    { name: `${config.id}.updates`, topics: [Topics.allUpdates, Topics.allErrors], prefetch: 64 },
-    ['update', 'error'],
+    {
+      name: `${config.id}.updates`,
+      topics: [Topics.allUpdates, Topics.allErrors, Topics.allSecaggUp],
+      prefetch: 64,
+    },
+    ['update', 'error', 'secagg'],
     logger,
     (message) => inbox.handle(message),
+    verified,
   );
   const nodes = await consumeEnvelopes(
     bus,
@@ -59,6 +78,7 @@ await runMain('fedpet-aggregator', async () => {
       nodeStatus.set(status.hospital, status);
       logger.debug('node status', { status });
     },
+    verified,
   );
 
   const trainQueues = new Map<string, Queue>();
@@ -118,6 +138,16 @@ await runMain('fedpet-aggregator', async () => {
               encodeMessage('model.announcement', fields, { model, parameterCount }),
             ),
           createModel: (experiment) => createGlobalModel(experiment.spec.plan, experiment.spec.seed),
+          security: {
+            identityKeys: keys.federation.hospitals,
+            sealingKey: keys.identity.sealingKey!,
+            publishSecagg: (fields, hospital, body) =>
+              publish(
+                Topics.secaggDown(fields.experimentId, hospital),
+                encodeMessage('secagg', fields, body),
+              ),
+            rejectedMessages: () => verifier.counts(),
+          },
           describeHospital: (hospital) => {
             const status = nodeStatus.get(hospital);
             return status

@@ -12,11 +12,26 @@ export interface RoundReport {
   totalSamples: number;
 }
 
+/**
+ * How training updates arrive: plain encoded weights (tests and tools only),
+ * sealed to the aggregator's key (opened here, then folded), or masked
+ * (secure aggregation: the assembled vector goes to the protocol's server,
+ * which folds it into the masked sum; nothing here ever sees a plain update).
+ */
+export type CollectorProtection =
+  | { mode: 'plain' }
+  | { mode: 'sealed'; open(sealed: Uint8Array, hospital: string): Uint8Array }
+  | { mode: 'secagg'; onMasked(hospital: string, masked: Uint32Array): void };
+
+const ENCODING_OF = { plain: 'float32', sealed: 'sealed', secagg: 'secagg-masked' } as const;
+
 interface Expected {
   kind: 'train' | 'evaluate';
   hospitals: readonly string[];
   /** Parameters a training update must carry (the flat model length). */
   parameterCount: number;
+  /** Training rounds: how updates are protected (default plain). */
+  protection?: CollectorProtection;
 }
 
 /**
@@ -36,14 +51,22 @@ export class RoundCollector {
   private readonly maxUpdateBytes: number;
   /** The memory of the accumulator's receive area while an update is being assembled in it. */
   private inboxInUse: ArrayBufferLike | undefined;
+  private readonly protection: CollectorProtection;
 
   constructor(
     private readonly expected: Expected,
     /** Receive buffers, shared across rounds so updates reuse the same memory. */
     private readonly pool: BufferPool = new BufferPool(),
   ) {
-    this.accumulator = expected.kind === 'train' ? new FedAvgAccumulator(expected.parameterCount) : undefined;
-    this.maxUpdateBytes = expected.kind === 'train' ? expected.parameterCount * 4 + 1024 * 1024 : 1024;
+    this.protection = expected.protection ?? { mode: 'plain' };
+    const folding = expected.kind === 'train' && this.protection.mode !== 'secagg';
+    this.accumulator = folding ? new FedAvgAccumulator(expected.parameterCount) : undefined;
+    this.maxUpdateBytes =
+      expected.kind !== 'train'
+        ? 1024
+        : this.protection.mode === 'secagg'
+          ? (expected.parameterCount + 2) * 4
+          : expected.parameterCount * 4 + 1024 * 1024;
     this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
@@ -63,6 +86,15 @@ export class RoundCollector {
       );
     }
     if (this.outcomes.has(body.hospital)) return; // duplicate or late redelivery: already counted
+    const encoding = body.encoding ?? 'float32';
+    if (body.kind === 'train' && encoding !== ENCODING_OF[this.protection.mode]) {
+      const error = new FedpetError(
+        ErrorCodes.invalidMessage,
+        `${body.hospital}: a ${encoding} update in a round that takes ${ENCODING_OF[this.protection.mode]} updates`,
+      );
+      this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
+      throw error;
+    }
     let assembler = this.assemblers.get(body.updateId);
     if (!assembler) {
       assembler = new ChunkAssembler({
@@ -82,9 +114,14 @@ export class RoundCollector {
     }
     if (!complete) return;
     try {
-      if (this.accumulator) {
+      if (this.expected.kind === 'train' && this.protection.mode === 'secagg') {
+        this.foldMasked(body, assembler.result());
+      } else if (this.accumulator) {
         // A view of the receive buffer: folded, then the buffer goes back to the pool.
-        const flat = decodeFlat(assembler.result()).values;
+        const received = assembler.result();
+        const plain =
+          this.protection.mode === 'sealed' ? this.protection.open(received, body.hospital) : received;
+        const flat = decodeFlat(plain).values;
         if (flat.length !== this.expected.parameterCount) {
           throw new FedpetError(
             ErrorCodes.invalidMessage,
@@ -113,6 +150,32 @@ export class RoundCollector {
       numSamples: body.numSamples,
       metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
     });
+  }
+
+  /**
+   * Secure aggregation: the assembled masked vector (n parameters + the
+   * sample-count and clip-count words) goes to the protocol's server, which
+   * adds it to the masked sum; the receive buffer is then wiped.
+   */
+  private foldMasked(body: UpdateBody, bytes: Buffer): void {
+    if (this.protection.mode !== 'secagg') return;
+    const words = this.expected.parameterCount + 2;
+    if (bytes.byteLength !== words * 4) {
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `${body.hospital}: masked update of ${bytes.byteLength} bytes, expected ${words * 4}`,
+      );
+    }
+    if (body.numSamples <= 0) {
+      throw new FedpetError(ErrorCodes.invalidMessage, `${body.hospital}: training update with no samples`);
+    }
+    // Little-endian words; pooled buffers are 8-byte aligned, so this is a view, not a copy.
+    const masked =
+      bytes.byteOffset % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, words)
+        : new Uint32Array(Uint8Array.from(bytes).buffer);
+    this.protection.onMasked(body.hospital, masked);
+    bytes.fill(0);
   }
 
   /** A hospital reported that it could not do the job. */
@@ -164,7 +227,7 @@ export class RoundCollector {
    * pooled buffer (updates arriving interleaved).
    */
   private receiveBuffer(bytes: number): Buffer {
-    if (this.accumulator && !this.inboxInUse) {
+    if (this.accumulator && this.protection.mode === 'plain' && !this.inboxInUse) {
       const inbox = this.accumulator.receiveBuffer(bytes);
       if (inbox) {
         this.inboxInUse = inbox.buffer;

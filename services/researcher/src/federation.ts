@@ -37,6 +37,8 @@ const federationSchema = z
               z.union([z.string().min(1), petCtDatasetSchema]),
             ),
             dataDir: z.string().min(1).optional(),
+            /** The hospital's policy: refuse any training job whose update would not be masked. */
+            requireSecureAggregation: z.boolean().default(false),
             workers: z.number().int().min(1).max(16).default(1),
             backend: z.enum(['tensorflow', 'wasm', 'cpu']).optional(),
           })

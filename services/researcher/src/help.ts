@@ -16,6 +16,8 @@ Commands:
   results   fetch results.json and the trained model of an experiment
   synth     write a synthetic PET-CT (DICOM + clinical) or tabular cohort and
             its federation file
+  keys      generate the federation's identity keys (Ed25519 signing keys
+            and the aggregator's X25519 sealing key)
 
 Run "fedpet <command> --help" for a command's options.
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT to export spans over OTLP/HTTP.`;
@@ -29,6 +31,9 @@ every trainer reports ready, submits the experiment, shows live progress (one
 updating line per hospital on a terminal, plain lines otherwise), stops its
 processes and writes <dir>/results.json and <dir>/model/ (tfjs format).
 Service logs go to <dir>/logs/. Ctrl-C stops everything cleanly.
+A fresh key set is written to <dir>/keys/ for each run: every service signs
+its messages, and with 3 or more hospitals updates are combined by secure
+aggregation (the aggregator sees only masked updates and their sum).
 
 Without --namespace a fresh namespace is used and removed afterwards.
 
@@ -37,6 +42,8 @@ Options:
   --experiment <file>     experiment spec (YAML or JSON)
   --out <dir>             where results, model and logs go
   --ready-timeout <s>     how long trainers may take to start (default 90)
+  --no-secure-aggregation seal each update to the aggregator instead of masking
+                          (overrides the experiment's secureAggregation.enabled)
 ${connection}
 
 Exit status: 0 completed, 1 failed, 2 bad input, 130 interrupted.`,
@@ -70,6 +77,27 @@ drawn with the seed; --pet-matrix and --slice-mm make coarser, faster images.
 tabular: one CSV per hospital (columns x1..xd and a binary label drawn from
 one logistic ground truth, with per-hospital covariate and prevalence shift)
 and <dir>/federation.yaml offering each CSV as dataset "tabular".`,
+  keys: `fedpet keys generate --out <dir> --hospitals h1,h2,h3 | 3 [--aggregator aggregator] [--force]
+
+Generates an Ed25519 signing key per hospital and for the aggregator, and the
+aggregator's X25519 sealing key (hospitals seal updates to it when secure
+aggregation is off). Every bus message is signed with its sender's key and
+verified by its receivers. Writes:
+
+  <dir>/<id>.key.json        SECRET, mode 0600, one per party: give each only
+                             to the party it names
+  <dir>/federation-keys.yaml PUBLIC: every party's public keys; give the same
+                             file to every hospital and the aggregator
+
+--hospitals 3 means h1,h2,h3. Existing private key files are never replaced
+unless --force is given (a replaced key locks its owner out until the new
+federation-keys.yaml reaches everybody).
+
+Options:
+  --out <dir>           where the key files go (created if needed)
+  --hospitals <list>    hospital ids, comma-separated, or a count
+  --aggregator <id>     the aggregator's id (default aggregator)
+  --force               overwrite existing private key files`,
 };
 
 export function commandHelp(command: string): string | undefined {

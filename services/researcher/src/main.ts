@@ -10,6 +10,7 @@ import { runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { createBus } from '@fedpet/shared/transport/create-bus';
 import { commandHelp, HELP } from './help.ts';
+import { runKeysCommand } from './keys-command.ts';
 import { createProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
 import { writeResults } from './results-writer.ts';
@@ -58,6 +59,8 @@ await runMain('fedpet', async () => {
         return await results(rest);
       case 'synth':
         return await synth(rest);
+      case 'keys':
+        return await runKeysCommand(rest);
       default:
         return 2;
     }
@@ -95,6 +98,7 @@ async function sandbox(
       experiment: { type: 'string' },
       out: { type: 'string' },
       'ready-timeout': { type: 'string', default: '90' },
+      'no-secure-aggregation': { type: 'boolean' },
     },
     strict: true,
   });
@@ -103,6 +107,7 @@ async function sandbox(
     experimentPath: required(values.experiment, '--experiment', 'sandbox'),
     outDirectory: required(values.out, '--out', 'sandbox'),
     namespace: values.namespace,
+    ...(values['no-secure-aggregation'] ? { secureAggregation: false } : {}),
     readyTimeoutMs: Number(values['ready-timeout']) * 1000,
     common: common(values),
     logger,

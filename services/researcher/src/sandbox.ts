@@ -8,6 +8,8 @@ import { loadExperimentSpec } from '@fedpet/shared/contracts/spec-loader';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { EXPERIMENTS_QUEUE, openQueue } from '@fedpet/shared/jobs/queues';
 import type { Logger } from '@fedpet/shared/log/logger';
+import { updateProtectionFor } from '@fedpet/shared/secagg/round-parameters';
+import { generateKeySet, privateKeyFileName, writeKeySet } from '@fedpet/shared/security/key-files';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
@@ -28,6 +30,8 @@ export interface SandboxOptions {
   outDirectory: string;
   /** Reuse a namespace (kept afterwards); by default a fresh one is made and removed at the end. */
   namespace: string | undefined;
+  /** Overrides the experiment's secureAggregation.enabled (each update is then sealed to the aggregator). */
+  secureAggregation?: boolean;
   readyTimeoutMs: number;
   common: CommonConfig;
   logger: Logger;
@@ -42,7 +46,11 @@ export interface SandboxOptions {
 export async function runSandbox(options: SandboxOptions): Promise<number> {
   const out = process.stdout;
   const federation = await loadFederation(options.federationPath);
-  const spec = await loadExperimentSpec(options.experimentPath);
+  const loaded = await loadExperimentSpec(options.experimentPath);
+  const spec =
+    options.secureAggregation === undefined
+      ? loaded
+      : { ...loaded, secureAggregation: { ...loaded.secureAggregation, enabled: options.secureAggregation } };
   checkExperimentFits(federation, spec, options.experimentPath);
   const namespace = options.namespace ?? `sandbox-${randomBytes(4).toString('hex')}`;
   const outDirectory = resolve(options.outDirectory);
@@ -98,13 +106,31 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       options.signal,
     );
     if (options.signal.aborted) return interrupted(out, view);
+    // A fresh key set per run: every party signs its messages, updates are masked or sealed.
+    const keyDirectory = join(outDirectory, 'keys');
+    const keySet = await writeKeySet(keyDirectory, generateKeySet(federation.hospitals.map((h) => h.id)), {
+      force: true,
+    });
+    const federationKeys = ['--federation-keys', keySet.publicFile];
+    const keyFile = (id: string) => ['--identity', join(keyDirectory, privateKeyFileName(id))];
+    const protection = updateProtectionFor(spec.secureAggregation, spec.hospitals, 1);
+    out.write(
+      `  updates: ${protection.protection.mode === 'secagg' ? `masked (${protection.reason}, threshold ${protection.protection.threshold})` : `sealed to the aggregator (${protection.reason})`}; every message signed (keys in ${keyDirectory})\n`,
+    );
     children.push(
-      startChild('aggregator', serviceEntries.aggregator, [], env, join(logDirectory, 'aggregator.log')),
+      startChild(
+        'aggregator',
+        serviceEntries.aggregator,
+        [...keyFile('aggregator'), ...federationKeys],
+        env,
+        join(logDirectory, 'aggregator.log'),
+      ),
     );
     for (const id of spec.hospitals) {
       const hospital = federation.hospitals.find((candidate) => candidate.id === id)!;
       const args = ['--hospital', id, '--workers', String(hospital.workers)];
-      args.push('--data-dir', hospital.dataDir!);
+      args.push('--data-dir', hospital.dataDir!, ...keyFile(id), ...federationKeys);
+      if (hospital.requireSecureAggregation) args.push('--require-secure-aggregation');
       for (const [name, dataset] of Object.entries(hospital.datasets)) {
         if (typeof dataset === 'string') args.push('--dataset', `${name}=${dataset}`);
       }

@@ -9,8 +9,11 @@ export const TRAINER_HELP = `fedpet-trainer — a hospital's training worker
 
 Pulls round jobs from its hospital's queue "train.<hospital>", trains the
 experiment's plan on local data with TensorFlow.js, and publishes the model
-update (chunked, SHA-256 verified). Raw data never leaves this process: only
-model parameters, sample counts and aggregate metrics do.
+update (chunked, SHA-256 verified): masked by secure aggregation (with 3 or
+more hospitals), else sealed to the aggregator's key. Every message it sends
+is signed with the hospital's Ed25519 key. Raw data never leaves this
+process: only protected model parameters, sample counts and aggregate
+metrics do.
 
 Usage: fedpet-trainer --hospital <id> [--data-dir <dir>] [--dataset <name>=<file.csv>] [options]
        fedpet-trainer dataset add|list|remove|inspect ...   (see fedpet-trainer dataset --help)
@@ -22,6 +25,12 @@ Options (each also settable by the environment variable shown):
                           dataset (fedpet-trainer dataset add) is offered
   --dataset <name>=<csv>  a CSV dataset offered besides the registry;         FEDPET_DATASETS
                           repeatable (environment: comma-separated name=path)
+  --identity <file>       this hospital's private key file                    FEDPET_IDENTITY
+                          (fedpet keys generate writes <hospital>.key.json)
+  --federation-keys <f>   the federation's public keys                        FEDPET_FEDERATION_KEYS
+                          (federation-keys.yaml): verifies the aggregator
+  --require-secure-aggregation  refuse training jobs whose update would not   FEDPET_REQUIRE_SECURE_AGGREGATION=1
+                          be masked (secure aggregation)
   --backend <name>        tensorflow | wasm | cpu (default: best that loads)  FEDPET_BACKEND
   --workers <n>           round jobs trained at once (default 1)              FEDPET_WORKERS
   --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
@@ -43,6 +52,9 @@ export interface DatasetConfig {
 
 export interface TrainerConfig extends CommonConfig {
   hospital: string;
+  identityPath: string;
+  federationKeysPath: string;
+  requireSecureAggregation: boolean;
   dataDirectory: string;
   datasets: DatasetConfig[];
   backend: BackendPreference | undefined;
@@ -57,6 +69,9 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
       hospital: { type: 'string' },
       dataset: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
+      identity: { type: 'string' },
+      'federation-keys': { type: 'string' },
+      'require-secure-aggregation': { type: 'boolean' },
       backend: { type: 'string' },
       workers: { type: 'string' },
       heartbeat: { type: 'string' },
@@ -99,6 +114,20 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
   const config: TrainerConfig = {
     ...common,
     hospital,
+    identityPath: reader.pattern(
+      'identity key file (--identity or FEDPET_IDENTITY)',
+      values.identity ?? env.FEDPET_IDENTITY,
+      /./,
+      'a path, e.g. keys/h1.key.json from fedpet keys generate',
+    ),
+    federationKeysPath: reader.pattern(
+      'federation keys (--federation-keys or FEDPET_FEDERATION_KEYS)',
+      values['federation-keys'] ?? env.FEDPET_FEDERATION_KEYS,
+      /./,
+      'a path, e.g. keys/federation-keys.yaml from fedpet keys generate',
+    ),
+    requireSecureAggregation:
+      values['require-secure-aggregation'] === true || env.FEDPET_REQUIRE_SECURE_AGGREGATION === '1',
     dataDirectory: dataDir,
     datasets,
     backend: backendName as BackendPreference | undefined,

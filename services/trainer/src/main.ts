@@ -2,23 +2,29 @@ import { hostname } from 'node:os';
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
 import { encodeMessage, formatIssues } from '@fedpet/shared/contracts/frame';
 import { roundJobSchema } from '@fedpet/shared/contracts/jobs';
+import type { SecaggBody } from '@fedpet/shared/contracts/messages';
 import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { selectBackend } from '@fedpet/shared/ml/backend';
+import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
+import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan, withProducerSpan } from '@fedpet/shared/telemetry/spans';
+import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
+import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
-import { publishUpdate } from '@fedpet/shared/transport/update-publisher';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { readTrainerConfig, TRAINER_HELP } from './config.ts';
 import { DatasetRegistry } from './dataset-registry.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 import { handleRoundJob } from './round-handler.ts';
+import { SecaggMailbox } from './secagg-mailbox.ts';
+import { deliverUpdate } from './update-protection.ts';
 
 const SOFTWARE_VERSION = '0.1.0';
 
@@ -48,12 +54,38 @@ await runMain('fedpet-trainer', async () => {
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
 
+  const keys = await loadServiceKeys({
+    identityPath: config.identityPath,
+    federationKeysPath: config.federationKeysPath,
+    role: 'hospital',
+    id: config.hospital,
+  });
+  for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
+
   const redis = await connectRedis(config.redisUrl);
-  const bus = await createBus(config.busUrl, {
+  const rawBus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: workerId,
     onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
   });
+  // Every message this hospital sends is signed; only the aggregator's messages are accepted.
+  const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.hospital });
+  const verifier = new FrameVerifier({
+    keyOf: (sender) =>
+      sender === keys.federation.aggregator.id ? keys.federation.aggregator.signing : undefined,
+  });
+  const mailbox = new SecaggMailbox();
+  const secaggSubscription = `${workerId}.secagg`;
+  const secaggMessages = await consumeEnvelopes(
+    bus,
+    { name: secaggSubscription, topics: [Topics.secaggDownFor(config.hospital)], prefetch: 64 },
+    ['secagg'],
+    logger,
+    async (message) => {
+      mailbox.deliver(message.header.experimentId, message.header.round, message.body as SecaggBody);
+    },
+    { verifier },
+  );
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const shutdown = new AbortController();
   const heartbeat = startHeartbeat({
@@ -92,37 +124,45 @@ await runMain('fedpet-trainer', async () => {
         },
         async () => {
           try {
-            const update = await handleRoundJob(roundJob, {
-              hospital: config.hospital,
-              backend,
-              datasets,
-              logger,
-              signal: shutdown.signal,
-              getBlob: (ref) => blobs.get(ref),
-            });
             const sent = await withProducerSpan(
               'update.publish',
               { 'messaging.destination.name': Topics.update(roundJob.experimentId, config.hospital) },
               () =>
-                publishUpdate(
-                  bus,
+                deliverUpdate(
+                  roundJob,
                   fields,
+                  () =>
+                    handleRoundJob(roundJob, {
+                      hospital: config.hospital,
+                      backend,
+                      datasets,
+                      logger,
+                      signal: shutdown.signal,
+                      getBlob: (ref) => blobs.get(ref),
+                    }),
                   {
+                    bus,
                     hospital: config.hospital,
-                    kind: roundJob.kind,
-                    numSamples: update.numSamples,
-                    metrics: update.metrics,
-                    timingsMs: update.timingsMs,
+                    identityKey: keys.identity.signingKey,
+                    identityKeys: keys.federation.hospitals,
+                    aggregator: {
+                      id: keys.federation.aggregator.id,
+                      sealingKey: keys.federation.aggregator.sealing,
+                    },
+                    mailbox,
+                    requireSecureAggregation: config.requireSecureAggregation,
+                    logger,
+                    signal: shutdown.signal,
                   },
-                  update.payload,
                 ),
             );
             logger.info('update published', {
               experimentId: roundJob.experimentId,
               round: roundJob.round,
               kind: roundJob.kind,
-              numSamples: update.numSamples,
+              protection: sent.protection,
               chunks: sent.chunks,
+              ...(sent.survivor === undefined ? {} : { survivor: sent.survivor }),
             });
             return { updateId: sent.updateId, chunks: sent.chunks };
           } catch (error) {
@@ -174,6 +214,8 @@ await runMain('fedpet-trainer', async () => {
     heartbeat.stop();
     await worker.close();
     shutdown.abort();
+    await secaggMessages.close();
+    await bus.deleteSubscription(secaggSubscription).catch(() => {});
     await bus.close();
     redis.disconnect();
     await telemetry.shutdown();

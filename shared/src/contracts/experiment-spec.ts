@@ -36,6 +36,26 @@ export const hyperparametersSchema = z.object({
 });
 export type Hyperparameters = z.infer<typeof hyperparametersSchema>;
 
+/**
+ * Secure aggregation (Bonawitz et al. 2017; SCIENCE.md §5): on by default
+ * whenever an experiment has at least 3 hospitals. Each hospital's update is
+ * clipped to ±clip per parameter, weighted by its sample count (at most
+ * maxSamplesPerHospital) and encoded in fixed point; the aggregator only ever
+ * sees masked vectors and their sum. `threshold` (t, default a majority) is
+ * how many hospitals must stay until the end of a round. Off, or with fewer
+ * than 3 hospitals, each update is sealed to the aggregator's key instead.
+ */
+export const secureAggregationSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    threshold: z.number().int().min(2).optional(),
+    clip: z.number().positive().max(1e6).default(8),
+    maxSamplesPerHospital: z.number().int().positive().max(1_000_000).default(10_000),
+    phaseTimeoutSeconds: z.number().positive().max(3600).default(60),
+  })
+  .strict();
+export type SecureAggregationSpec = z.infer<typeof secureAggregationSchema>;
+
 /** What a researcher submits (YAML or JSON). */
 export const experimentSpecSchema = z
   .object({
@@ -51,11 +71,23 @@ export const experimentSpecSchema = z
     validationFraction: z.number().min(0).max(0.9).default(0.2),
     roundTimeoutSeconds: z.number().positive().max(86400).default(600),
     minHospitals: z.number().int().min(1).optional(),
+    secureAggregation: secureAggregationSchema.default(() => secureAggregationSchema.parse({})),
   })
   .strict()
   .superRefine((spec, ctx) => {
     if (new Set(spec.hospitals).size !== spec.hospitals.length) {
       ctx.addIssue({ code: 'custom', path: ['hospitals'], message: 'hospitals must be unique' });
+    }
+    const { threshold } = spec.secureAggregation;
+    if (
+      threshold !== undefined &&
+      (threshold > spec.hospitals.length || threshold <= spec.hospitals.length / 2)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secureAggregation', 'threshold'],
+        message: `must be a majority of the ${spec.hospitals.length} hospitals and at most all of them`,
+      });
     }
     if (spec.minHospitals !== undefined && spec.minHospitals > spec.hospitals.length) {
       ctx.addIssue({

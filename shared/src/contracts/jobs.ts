@@ -12,6 +12,28 @@ export const experimentJobSchema = z.object({
 });
 export type ExperimentJob = z.infer<typeof experimentJobSchema>;
 
+/**
+ * How a training round protects updates on their way to the aggregator:
+ * `secagg` (masked, Bonawitz et al. 2017) with the round's participants,
+ * threshold and fixed-point encoding, or `sealed` (each update encrypted to
+ * the aggregator's X25519 key, AES-256-GCM).
+ */
+export const updateProtectionSchema = z.discriminatedUnion('mode', [
+  z.object({
+    mode: z.literal('secagg'),
+    participants: z.array(idSchema).min(3),
+    threshold: z.number().int().min(2),
+    clip: z.number().positive(),
+    fractionBits: z.number().int().min(0).max(30),
+    maxSamplesPerHospital: z.number().int().positive(),
+    phaseTimeoutSeconds: z.number().positive(),
+    /** Parameters of the model (the masked vector has two more words: n_u and the clip count). */
+    parameterCount: z.number().int().positive(),
+  }),
+  z.object({ mode: z.literal('sealed') }),
+]);
+export type UpdateProtection = z.infer<typeof updateProtectionSchema>;
+
 /** Data of a job on a `train.<hospital>` queue. */
 export const roundJobSchema = z.object({
   v: z.string(),
@@ -26,6 +48,8 @@ export const roundJobSchema = z.object({
   validationFraction: z.number().min(0).max(0.9),
   model: blobRefSchema,
   deadline: z.string().datetime(),
+  /** Training rounds only: how the update is protected. */
+  protection: updateProtectionSchema.optional(),
   trace: traceCarrierSchema,
 });
 export type RoundJob = z.infer<typeof roundJobSchema>;

@@ -8,6 +8,7 @@ export const MessageTypes = {
   update: 'update',
   progress: 'progress',
   error: 'error',
+  secagg: 'secagg',
 } as const;
 
 /** A trainer's heartbeat: what it can do, never what it holds in detail. */
@@ -57,6 +58,14 @@ export const updateSchema = z.object({
   numSamples: z.number().int().nonnegative(),
   metrics: metricsSchema,
   timingsMs: metricsSchema,
+  /**
+   * What the payload is: the plain encoded weights (evaluation rounds carry
+   * none), weights sealed to the aggregator's key, or a secure-aggregation
+   * masked vector. Absent means float32 (evaluation replies).
+   */
+  encoding: z.enum(['float32', 'sealed', 'secagg-masked']).optional(),
+  /** Secure aggregation: values this hospital clipped are counted only in the masked sum; sealed: counted here. */
+  clippedValues: z.number().int().nonnegative().optional(),
   /** Where this chunk sits in the whole update (see codec/chunking.ts). */
   payload: z.object({
     index: z.number().int().nonnegative(),
@@ -110,12 +119,57 @@ export const progressSchema = z.discriminatedUnion('event', [
 ]);
 export type Progress = z.infer<typeof progressSchema>;
 
+const base64Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64')
+  .max(1 << 20);
+const addressedSchema = z.object({ hospital: idSchema, ciphertext: base64Schema });
+const ownedShareSchema = z.object({ owner: idSchema, share: base64Schema });
+const advertisementSchema = z.object({
+  sender: idSchema,
+  encryptionKey: base64Schema,
+  maskKey: base64Schema,
+  signature: base64Schema,
+});
+
+/**
+ * The small messages of a secure-aggregation round (secagg/messages.ts has
+ * their meaning); byte strings are base64. Masked inputs travel as chunked
+ * updates (encoding "secagg-masked"). Hospitals publish on
+ * `secagg-up.<experiment>.<hospital>`, the aggregator on
+ * `secagg-down.<experiment>.<hospital>`.
+ */
+export const secaggSchema = z.discriminatedUnion('step', [
+  advertisementSchema.omit({ sender: true }).extend({ step: z.literal('advertise-keys') }),
+  z.object({ step: z.literal('key-roster'), advertisements: z.array(advertisementSchema).max(1000) }),
+  z.object({ step: z.literal('share-keys'), shares: z.array(addressedSchema).max(1000) }),
+  z.object({
+    step: z.literal('relayed-shares'),
+    recipient: idSchema,
+    shares: z.array(addressedSchema).max(1000),
+  }),
+  z.object({
+    step: z.literal('unmask-request'),
+    survivors: z.array(idSchema).max(1000),
+    dropped: z.array(idSchema).max(1000),
+  }),
+  z.object({
+    step: z.literal('unmask-response'),
+    selfMaskShares: z.array(ownedShareSchema).max(1000),
+    maskKeyShares: z.array(ownedShareSchema).max(1000),
+  }),
+  /** Aggregator → hospitals: the round ended without a result (e.g. fewer than t remain). */
+  z.object({ step: z.literal('abort'), code: z.string(), reason: z.string().max(2000) }),
+]);
+export type SecaggBody = z.infer<typeof secaggSchema>;
+
 export const bodySchemas = {
   [MessageTypes.nodeStatus]: nodeStatusSchema,
   [MessageTypes.modelAnnouncement]: modelAnnouncementSchema,
   [MessageTypes.update]: updateSchema,
   [MessageTypes.progress]: progressSchema,
   [MessageTypes.error]: errorReplySchema,
+  [MessageTypes.secagg]: secaggSchema,
 } as const;
 
 export type MessageType = keyof typeof bodySchemas;

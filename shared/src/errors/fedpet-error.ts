@@ -33,6 +33,16 @@ export const ErrorCodes = {
   noUpdates: 'NO_UPDATES',
   cancelled: 'CANCELLED',
   internal: 'INTERNAL',
+  /** Fewer than t hospitals remain for a secure-aggregation phase: the round ends, nothing is reconstructed. */
+  secaggThresholdNotMet: 'SECAGG_THRESHOLD_NOT_MET',
+  /** A secure-aggregation message out of phase, from outside the round, or contradicting earlier ones. */
+  secaggProtocolViolation: 'SECAGG_PROTOCOL_VIOLATION',
+  /** A signature did not verify, or no key is known for its signer. */
+  secaggBadSignature: 'SECAGG_BAD_SIGNATURE',
+  /** A hospital left a secure-aggregation round early; the round went on without it. */
+  secaggDropped: 'SECAGG_DROPPED',
+  /** The hospital's policy requires secure aggregation and the job does not use it. */
+  secaggRequired: 'SECAGG_REQUIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,11 +1,19 @@
 import { type DecodedMessage, decodeMessage } from '../contracts/frame.ts';
 import type { MessageType } from '../contracts/messages.ts';
-import { describeError } from '../errors/fedpet-error.ts';
+import { describeError, ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
 import type { Logger } from '../log/logger.ts';
+import type { FrameVerifier, RejectReason } from '../security/frame-signing.ts';
 import { withConsumerSpan } from '../telemetry/spans.ts';
 import type { Bus, IncomingMessage, SubscribeOptions, Subscription } from './bus.ts';
 
 export type EnvelopeHandler = (message: DecodedMessage, raw: IncomingMessage) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Checks signature and freshness of every decoded frame before the handler sees it. */
+  verifier?: FrameVerifier;
+  /** Told about each message the verifier rejects (e.g. to count it in metrics). Must not throw. */
+  onRejected?: (reason: RejectReason, detail: string, decoded: DecodedMessage) => void;
+}
 
 /**
  * Subscribes with validation in front of the handler: a frame that fails
@@ -13,6 +21,10 @@ export type EnvelopeHandler = (message: DecodedMessage, raw: IncomingMessage) =>
  * type) is logged once and thrown as a non-retryable error, which the bus
  * turns into a dead letter carrying the reason. Valid messages are handled
  * inside a consumer span that continues the sender's trace.
+ *
+ * With `consumeOptions.verifier`, a decoded frame whose signature or freshness check
+ * fails is logged once with the reason (never the payload) and dead-lettered
+ * the same way, with "signature check failed (<reason>): …" as its reason.
  */
 export function consumeEnvelopes(
   bus: Bus,
@@ -20,7 +32,9 @@ export function consumeEnvelopes(
   types: readonly MessageType[],
   logger: Logger,
   handler: EnvelopeHandler,
+  consumeOptions: ConsumeOptions = {},
 ): Promise<Subscription> {
+  const { verifier, onRejected } = consumeOptions;
   return bus.subscribe(options, async (raw) => {
     let decoded: DecodedMessage;
     try {
@@ -31,6 +45,26 @@ export function consumeEnvelopes(
       throw error;
     }
     const { header } = decoded;
+    const check = verifier?.check(decoded, raw);
+    if (check && !check.ok) {
+      logger.warn(`message rejected: ${check.reason}`, {
+        topic: raw.topic,
+        sender: header.sender,
+        type: header.type,
+        experimentId: header.experimentId,
+        round: header.round,
+        detail: check.detail,
+      });
+      try {
+        onRejected?.(check.reason, check.detail, decoded);
+      } catch (error) {
+        logger.warn('onRejected callback failed', { reason: describeError(error).reason });
+      }
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `signature check failed (${check.reason}): ${check.detail}`,
+      );
+    }
     await withConsumerSpan(
       `${header.type} receive`,
       raw.headers,

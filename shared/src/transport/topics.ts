@@ -10,5 +10,11 @@ export const Topics = {
   progress: (experimentId: string) => `progress.${experimentId}`,
   model: (experimentId: string) => `model.${experimentId}`,
   status: (hospital: string) => `status.${hospital}`,
+  /** Secure aggregation, hospital → aggregator. */
+  secaggUp: (experimentId: string, hospital: string) => `secagg-up.${experimentId}.${hospital}`,
+  allSecaggUp: 'secagg-up.#',
+  /** Secure aggregation, aggregator → one hospital. */
+  secaggDown: (experimentId: string, hospital: string) => `secagg-down.${experimentId}.${hospital}`,
+  secaggDownFor: (hospital: string) => `secagg-down.*.${hospital}`,
   allStatus: 'status.*',
 } as const;
