@@ -17,6 +17,11 @@ for dicom in "$data_dir"/*/dicom; do
     --tags pet-ct,fdg,nsclc,synthetic
   hospitals+=("$hospital")
 done
+# One key set for this federation, made once: every service signs its messages.
+keys="$data_dir/keys"
+if [[ ! -f "$keys/federation-keys.yaml" ]]; then
+  node services/researcher/bin/fedpet.js keys generate --out "$keys" --hospitals "$(IFS=,; echo "${hospitals[*]}")"
+fi
 pids=()
 stop() {
   trap - INT TERM
@@ -25,10 +30,12 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
 }
 trap stop INT TERM
-node services/aggregator/bin/fedpet-aggregator.js &
+node services/aggregator/bin/fedpet-aggregator.js \
+  --identity "$keys/aggregator.key.json" --federation-keys "$keys/federation-keys.yaml" &
 pids+=($!)
 for hospital in "${hospitals[@]}"; do
-  node "$trainer" --hospital "$hospital" --data-dir "$data_dir/.trainer-data/$hospital" &
+  node "$trainer" --hospital "$hospital" --data-dir "$data_dir/.trainer-data/$hospital" \
+    --identity "$keys/$hospital.key.json" --federation-keys "$keys/federation-keys.yaml" &
   pids+=($!)
 done
 echo "aggregator and ${#hospitals[@]} trainers running (namespace ${FEDPET_NAMESPACE:-fedpet}); Ctrl-C stops them"
