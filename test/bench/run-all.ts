@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { runDicomPipelineBench } from './dicom-pipeline.bench.ts';
 import { runFedAvgFoldBench } from './fedavg-fold.bench.ts';
+import { runSecureRoundBench } from './secure-round.bench.ts';
 import { runTransferBench } from './transfer.bench.ts';
 
 console.log(
@@ -17,3 +18,5 @@ console.log('\n(b) model and update transfer through the brokers');
 await runTransferBench();
 console.log('\n(c) PET-CT imaging pipeline: DICOM → SUV → cached tensors and features, against dcmdump');
 await runDicomPipelineBench();
+console.log('\n(d) secure aggregation: a whole round, secure vs sealed, and the mask arithmetic');
+await runSecureRoundBench();

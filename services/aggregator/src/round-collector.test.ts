@@ -106,3 +106,53 @@ test('hospitals that do not answer by the deadline are reported as timed out', a
   assert.equal(report.outcomes[1]!.code, 'ROUND_TIMEOUT');
   assert.deepEqual([...report.average!], [2, 2, 2, 2, 2, 2]);
 });
+
+test('a secure round hands masked words to the protocol and refuses plain or sealed updates', async () => {
+  const masked: { hospital: string; words: number[] }[] = [];
+  const collector = new RoundCollector({
+    kind: 'train',
+    hospitals: ['h1', 'h2'],
+    parameterCount,
+    protection: {
+      mode: 'secagg',
+      onMasked: (hospital, words) => masked.push({ hospital, words: [...words] }),
+    },
+  });
+  // h1 sends masked words: parameters + the sample-count and clip-count words.
+  const words = Uint32Array.from([9, 8, 7, 6, 5, 4, 3, 2]);
+  const bytes = Buffer.from(words.buffer);
+  const [chunk] = splitIntoChunks(bytes, { chunkBytes: 64 }).chunks;
+  const { data, ...descriptor } = chunk!;
+  collector.addChunk(
+    'h1',
+    {
+      updateId: randomUUID(),
+      hospital: 'h1',
+      kind: 'train',
+      numSamples: 10,
+      metrics: {},
+      timingsMs: {},
+      encoding: 'secagg-masked',
+      payload: descriptor,
+    },
+    Buffer.from(data),
+  );
+  assert.deepEqual(masked, [{ hospital: 'h1', words: [9, 8, 7, 6, 5, 4, 3, 2] }]);
+  // h2 sends its plain weights: refused before anything is assembled.
+  const plain = chunksOf('h2', [1, 2, 3, 4, 5, 6], 10);
+  assert.throws(
+    () => collector.addChunk('h2', plain[0]!.body, plain[0]!.data),
+    (error: unknown) =>
+      error instanceof FedpetError &&
+      /float32 update in a round that takes secagg-masked/.test(error.message),
+  );
+  const report = await collector.wait(new Date(Date.now() + 1000));
+  assert.equal(report.average, undefined, 'a secure round has no plain average in the collector');
+  assert.deepEqual(
+    report.outcomes.map((o) => [o.hospital, o.status]),
+    [
+      ['h1', 'ok'],
+      ['h2', 'failed'],
+    ],
+  );
+});
