@@ -12,7 +12,7 @@ import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
-import { withConsumerSpan, withProducerSpan } from '@fedpet/shared/telemetry/spans';
+import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
 import { SigningBus } from '@fedpet/shared/transport/signing-bus';
@@ -124,37 +124,33 @@ await runMain('fedpet-trainer', async () => {
         },
         async () => {
           try {
-            const sent = await withProducerSpan(
-              'update.publish',
-              { 'messaging.destination.name': Topics.update(roundJob.experimentId, config.hospital) },
+            // Training runs in this span (round.train); each publish gets its own update.publish span.
+            const sent = await deliverUpdate(
+              roundJob,
+              fields,
               () =>
-                deliverUpdate(
-                  roundJob,
-                  fields,
-                  () =>
-                    handleRoundJob(roundJob, {
-                      hospital: config.hospital,
-                      backend,
-                      datasets,
-                      logger,
-                      signal: shutdown.signal,
-                      getBlob: (ref) => blobs.get(ref),
-                    }),
-                  {
-                    bus,
-                    hospital: config.hospital,
-                    identityKey: keys.identity.signingKey,
-                    identityKeys: keys.federation.hospitals,
-                    aggregator: {
-                      id: keys.federation.aggregator.id,
-                      sealingKey: keys.federation.aggregator.sealing,
-                    },
-                    mailbox,
-                    requireSecureAggregation: config.requireSecureAggregation,
-                    logger,
-                    signal: shutdown.signal,
-                  },
-                ),
+                handleRoundJob(roundJob, {
+                  hospital: config.hospital,
+                  backend,
+                  datasets,
+                  logger,
+                  signal: shutdown.signal,
+                  getBlob: (ref) => blobs.get(ref),
+                }),
+              {
+                bus,
+                hospital: config.hospital,
+                identityKey: keys.identity.signingKey,
+                identityKeys: keys.federation.hospitals,
+                aggregator: {
+                  id: keys.federation.aggregator.id,
+                  sealingKey: keys.federation.aggregator.sealing,
+                },
+                mailbox,
+                requireSecureAggregation: config.requireSecureAggregation,
+                logger,
+                signal: shutdown.signal,
+              },
             );
             logger.info('update published', {
               experimentId: roundJob.experimentId,

@@ -9,11 +9,27 @@ import { SecaggClient } from '@fedpet/shared/secagg/client-round';
 import { fixedPointOf } from '@fedpet/shared/secagg/round-parameters';
 import { sealToPublicKey } from '@fedpet/shared/secagg/sealed-box';
 import { secaggFromWire, secaggToWire, type WireSecaggMessage } from '@fedpet/shared/secagg/wire';
+import { withProducerSpan } from '@fedpet/shared/telemetry/spans';
 import type { Bus } from '@fedpet/shared/transport/bus';
 import { Topics } from '@fedpet/shared/transport/topics';
-import { publishUpdate } from '@fedpet/shared/transport/update-publisher';
+import {
+  publishUpdate as publishChunks,
+  type UpdateSummary,
+} from '@fedpet/shared/transport/update-publisher';
 import type { LocalUpdate } from './round-handler.ts';
 import type { SecaggMailbox } from './secagg-mailbox.ts';
+
+/** Publishes an update in its own producer span (the receiving aggregator continues the trace). */
+function publishUpdate(bus: Bus, fields: EnvelopeFields, summary: UpdateSummary, payload: Uint8Array) {
+  return withProducerSpan(
+    'update.publish',
+    {
+      'messaging.destination.name': Topics.update(fields.experimentId, summary.hospital),
+      'fedpet.update.encoding': summary.encoding ?? 'float32',
+    },
+    () => publishChunks(bus, fields, summary, payload),
+  );
+}
 
 export interface ProtectionDeps {
   bus: Bus;
