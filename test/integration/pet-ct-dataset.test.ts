@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import dcmjs, { type NaturalDataset } from 'dcmjs';
 import { digestInputs } from '../../shared/src/imaging/pipeline/content-hash.ts';
-import { petCtCounts, petCtTabular } from '../../shared/src/imaging/pipeline/patient-table.ts';
+import { petCtCounts, petCtPlanData } from '../../shared/src/imaging/pipeline/patient-table.ts';
 import {
   type DatasetPatient,
   loadPetCtDataset,
@@ -40,6 +40,7 @@ import {
   generatePetCtCohort,
   type HospitalSummary,
 } from '../../shared/src/imaging/synth/cohort.ts';
+import { modelSpecOf } from '../../shared/src/ml/plans/model-spec.ts';
 
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
 dcmjs.log.setLevel('error');
@@ -568,7 +569,7 @@ test('imaging without a clinical row, and a clinical row without imaging, are ea
 
 // ---- the patient table ------------------------------------------------------------------------
 
-test('petCtTabular gives rows for usable patients only; petCtCounts counts progression events', async () => {
+test('petCtPlanData gives rows for usable patients only; petCtCounts counts progression events', async () => {
   const h1 = hospital('h1');
   const lines = await csvLines(h1.clinicalCsv);
   const broken = h1Ids[2]!;
@@ -581,23 +582,28 @@ test('petCtTabular gives rows for usable patients only; petCtCounts counts progr
   const usable = dataset.patients.filter((p) => p.usable);
   assert.equal(usable.length, 3);
 
-  const plan = {
-    features: ['age', 'ecog', 'mtv25_ml'],
-    label: 'pfs_event',
-    task: 'binary-classification' as const,
-  };
-  const { data, rowsWithMissingValues } = petCtTabular(dataset.patients, plan, 'h1');
-  assert.equal(rowsWithMissingValues, 0);
+  const plan = (features: string[]) =>
+    modelSpecOf({
+      kind: 'tabular-mlp',
+      features,
+      label: 'pfs_event',
+      task: 'binary-classification',
+      hiddenUnits: [],
+      activation: 'relu',
+      scaling: {},
+    });
+  const { data, patientsLeftOut } = petCtPlanData(dataset, plan(['age', 'ecog', 'mtv25_ml']), 'h1');
+  assert.equal(patientsLeftOut, 0);
   assert.equal(data.rows, 3);
-  assert.equal(data.featureCount, 3);
+  assert.equal(data.tabularWidth, 3);
   usable.forEach((p, row) => {
     const c = p.clinical!;
     const f = p.imaging!.imaging!.features;
     assert.deepEqual(
-      [...data.features.subarray(row * 3, row * 3 + 3)],
+      [...data.tabular.subarray(row * 3, row * 3 + 3)],
       [c.age, c.ecog, Math.fround(f.segmentations.fixedLow.totalMtvMl)],
     );
-    assert.equal(data.labels[row], c.pfsEvent);
+    assert.equal(data.target[row], c.pfsEvent);
   });
 
   // Event count straight from the CSV text, for the usable patients.
@@ -607,8 +613,5 @@ test('petCtTabular gives rows for usable patients only; petCtCounts counts progr
     .filter((cells) => usable.some((p) => p.patientId === cells[0]) && cells[8] === '1').length;
   assert.deepEqual(petCtCounts(dataset.patients), { patients: 3, events });
 
-  assert.throws(
-    () => petCtTabular(dataset.patients, { ...plan, features: ['age', 'tumour_size'] }, 'h1'),
-    /column 'tumour_size'/,
-  );
+  assert.throws(() => petCtPlanData(dataset, plan(['age', 'tumour_size']), 'h1'), /column 'tumour_size'/);
 });

@@ -14,6 +14,7 @@ import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
 import { SpanKind } from '@opentelemetry/api';
 import { combineMetrics } from './combine-metrics.ts';
+import { runExactCoxExperiment } from './exact-cox-runner.ts';
 import type { GlobalModel } from './global-model.ts';
 import { RoundCollector, type RoundReport } from './round-collector.ts';
 import { collectSecureRound, SecureRound } from './secure-round.ts';
@@ -87,6 +88,7 @@ export interface RoundProtectionRecord {
  * model (tfjs format) as content-addressed blobs.
  */
 export async function runExperiment(job: ExperimentJob, deps: RunnerDeps): Promise<ExperimentResultRef> {
+  if (job.spec.plan.kind === 'exact-cox') return runExactCoxExperiment(job, deps);
   const { spec, experimentId } = job;
   const startedAt = new Date();
   const rounds: RoundRecord[] = [];

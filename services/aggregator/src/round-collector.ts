@@ -7,6 +7,8 @@ import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 
 export interface RoundReport {
   outcomes: HospitalOutcome[];
+  /** Exact-Cox rounds: each answering hospital's opened payload. */
+  payloads: Map<string, Uint8Array>;
   /** The weighted average, or undefined for evaluation rounds or when nobody answered. */
   average: Float32Array | undefined;
   totalSamples: number;
@@ -26,7 +28,7 @@ export type CollectorProtection =
 const ENCODING_OF = { plain: 'float32', sealed: 'sealed', secagg: 'secagg-masked' } as const;
 
 interface Expected {
-  kind: 'train' | 'evaluate';
+  kind: 'train' | 'evaluate' | 'cox';
   hospitals: readonly string[];
   /** Parameters a training update must carry (the flat model length). */
   parameterCount: number;
@@ -52,6 +54,7 @@ export class RoundCollector {
   /** The memory of the accumulator's receive area while an update is being assembled in it. */
   private inboxInUse: ArrayBufferLike | undefined;
   private readonly protection: CollectorProtection;
+  private readonly payloads = new Map<string, Uint8Array>();
 
   constructor(
     private readonly expected: Expected,
@@ -62,11 +65,13 @@ export class RoundCollector {
     const folding = expected.kind === 'train' && this.protection.mode !== 'secagg';
     this.accumulator = folding ? new FedAvgAccumulator(expected.parameterCount) : undefined;
     this.maxUpdateBytes =
-      expected.kind !== 'train'
+      expected.kind === 'evaluate'
         ? 1024
-        : this.protection.mode === 'secagg'
-          ? (expected.parameterCount + 2) * 4
-          : expected.parameterCount * 4 + 1024 * 1024;
+        : expected.kind === 'cox'
+          ? 256 * 1024 * 1024
+          : this.protection.mode === 'secagg'
+            ? (expected.parameterCount + 2) * 4
+            : expected.parameterCount * 4 + 1024 * 1024;
     this.done = new Promise((resolve) => {
       this.settle = resolve;
     });
@@ -87,7 +92,7 @@ export class RoundCollector {
     }
     if (this.outcomes.has(body.hospital)) return; // duplicate or late redelivery: already counted
     const encoding = body.encoding ?? 'float32';
-    if (body.kind === 'train' && encoding !== ENCODING_OF[this.protection.mode]) {
+    if (body.kind !== 'evaluate' && encoding !== ENCODING_OF[this.protection.mode]) {
       const error = new FedpetError(
         ErrorCodes.invalidMessage,
         `${body.hospital}: a ${encoding} update in a round that takes ${ENCODING_OF[this.protection.mode]} updates`,
@@ -116,6 +121,11 @@ export class RoundCollector {
     try {
       if (this.expected.kind === 'train' && this.protection.mode === 'secagg') {
         this.foldMasked(body, assembler.result());
+      } else if (this.expected.kind === 'cox') {
+        const received = assembler.result();
+        const opened =
+          this.protection.mode === 'sealed' ? this.protection.open(received, body.hospital) : received;
+        this.payloads.set(body.hospital, Uint8Array.from(opened));
       } else if (this.accumulator) {
         // A view of the receive buffer: folded, then the buffer goes back to the pool.
         const received = assembler.result();
@@ -216,6 +226,7 @@ export class RoundCollector {
     const folded = accumulator !== undefined && accumulator.count > 0;
     return {
       outcomes,
+      payloads: this.payloads,
       average: folded ? accumulator.finish() : undefined,
       totalSamples: outcomes.reduce((sum, outcome) => sum + (outcome.numSamples ?? 0), 0),
     };

@@ -23,6 +23,8 @@ export function formatMetrics(metrics: Record<string, number> | undefined): stri
   add('val loss', 'valLoss');
   add('val acc', 'valAccuracy', 3);
   add('val auc', 'valAuc', 3);
+  add('C-index', 'valCIndex', 3);
+  add('tdAUC 12m', 'valTdAuc365', 3);
   return parts.join('  ');
 }
 

@@ -14,14 +14,29 @@ export interface ExperimentResults {
   experimentId: string;
   status: 'completed' | 'failed';
   error?: { code: string; reason: string };
-  durationMs: number;
+  durationMs?: number;
   rounds: {
     round: number;
     metrics: Record<string, number>;
     hospitals: { hospital: string; status: string }[];
   }[];
-  finalEvaluation: { metrics: Record<string, number> } | null;
-  model: { modelJson: BlobRef; weights: BlobRef; parameterCount: number } | null;
+  finalEvaluation?: { metrics: Record<string, number> } | null;
+  model?: { modelJson: BlobRef; weights: BlobRef; parameterCount: number } | null;
+  /** Exact Cox experiments: the fitted model instead of a network. */
+  coxModel?: {
+    method: string;
+    ties: string;
+    covariates: string[];
+    beta: number[];
+    se: number[];
+    hr: number[];
+    ci95: [number, number][];
+    pValues: number[];
+    logLikInitial: number;
+    logLik: number;
+    iterations: number;
+    converged: boolean;
+  };
 }
 
 async function writeAtomically(path: string, data: Uint8Array): Promise<void> {

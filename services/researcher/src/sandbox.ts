@@ -114,9 +114,13 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const federationKeys = ['--federation-keys', keySet.publicFile];
     const keyFile = (id: string) => ['--identity', join(keyDirectory, privateKeyFileName(id))];
     const protection = updateProtectionFor(spec.secureAggregation, spec.hospitals, 1);
-    out.write(
-      `  updates: ${protection.protection.mode === 'secagg' ? `masked (${protection.reason}, threshold ${protection.protection.threshold})` : `sealed to the aggregator (${protection.reason})`}; every message signed (keys in ${keyDirectory})\n`,
-    );
+    const updates =
+      spec.plan.kind === 'exact-cox'
+        ? 'exact Cox terms sealed to the aggregator (float64; not secure-aggregated)'
+        : protection.protection.mode === 'secagg'
+          ? `masked (${protection.reason}, threshold ${protection.protection.threshold})`
+          : `sealed to the aggregator (${protection.reason})`;
+    out.write(`  updates: ${updates}; every message signed (keys in ${keyDirectory})\n`);
     children.push(
       startChild(
         'aggregator',
@@ -188,7 +192,8 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     }
     const written = await writeResults(blobs, end.event.results, outDirectory);
     printSummary(out, written.results);
-    out.write(`results: ${written.resultsPath}\nmodel:   ${written.modelDirectory}\n`);
+    out.write(`results: ${written.resultsPath}\n`);
+    if (written.modelDirectory) out.write(`model:   ${written.modelDirectory}\n`);
     return 0;
   } finally {
     view.close();

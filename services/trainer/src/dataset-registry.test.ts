@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Plan } from '@fedpet/shared/contracts/experiment-spec';
+import type { TabularMlpPlan } from '@fedpet/shared/contracts/experiment-spec';
 import { nodeStatusSchema } from '@fedpet/shared/contracts/messages';
 import { PET_CT_COLUMN_NAMES } from '@fedpet/shared/imaging/pipeline/patient-table';
 import { loadPetCtDataset, type PetCtDataset } from '@fedpet/shared/imaging/pipeline/pet-ct-dataset';
 import { type CohortSummary, generatePetCtCohort } from '@fedpet/shared/imaging/synth/cohort';
 import { createLogger } from '@fedpet/shared/log/logger';
+import { type ModelSpec, modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { DatasetRegistry, reportedCount } from './dataset-registry.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 
@@ -23,15 +24,16 @@ let big: PetCtDataset;
 let bigCsv: string;
 let brokenPatient: string;
 
-const plan = (features: string[], label = 'pfs_event', scaling: Plan['scaling'] = {}): Plan => ({
-  kind: 'tabular-mlp',
-  task: 'binary-classification',
-  features,
-  label,
-  hiddenUnits: [],
-  activation: 'relu',
-  scaling,
-});
+const plan = (features: string[], label = 'pfs_event', scaling: TabularMlpPlan['scaling'] = {}): ModelSpec =>
+  modelSpecOf({
+    kind: 'tabular-mlp',
+    task: 'binary-classification',
+    features,
+    label,
+    hiddenUnits: [],
+    activation: 'relu',
+    scaling,
+  });
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'fedpet-dataset-registry-'));
@@ -145,23 +147,23 @@ test('load(name, plan) gives the plan’s columns over the usable patients, scal
     'big',
     plan(['age', 'mtv_ml', 'ecog'], 'pfs_event', { age: { center: 60, scale: 10 } }),
   );
-  assert.equal(data.featureCount, 3);
+  assert.equal(data.tabularWidth, 3);
   assert.equal(data.rows, 5);
-  assert.equal(data.features.length, 15);
+  assert.equal(data.tabular.length, 15);
   usable.forEach((p, row) => {
     const c = p.clinical!;
     const mtv = p.imaging!.imaging!.features.segmentations.isocontour.totalMtvMl;
     assert.deepEqual(
-      [...data.features.subarray(row * 3, row * 3 + 3)],
+      [...data.tabular.subarray(row * 3, row * 3 + 3)],
       [Math.fround((c.age - 60) / 10), Math.fround(mtv), c.ecog],
     );
-    assert.equal(data.labels[row], c.pfsEvent);
+    assert.equal(data.target[row], c.pfsEvent);
   });
   assert.ok(!usable.some((p) => p.patientId === brokenPatient));
 
   const csv = await registry.load('table', plan(['age', 'ecog'], 'event'));
   assert.equal(csv.rows, 3);
-  assert.deepEqual([...csv.labels], [1, 0, 1]);
+  assert.deepEqual([...csv.target], [1, 0, 1]);
 });
 
 test('an unknown column or dataset is an error naming it', async () => {

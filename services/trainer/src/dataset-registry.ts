@@ -1,16 +1,21 @@
-import { open, stat } from 'node:fs/promises';
-import type { Plan } from '@fedpet/shared/contracts/experiment-spec';
+import { open, readFile, stat } from 'node:fs/promises';
+import type { ExactCoxPlan } from '@fedpet/shared/contracts/experiment-spec';
 import type { NodeStatus } from '@fedpet/shared/contracts/messages';
+import { coxRowsFromCsv } from '@fedpet/shared/cox/cox-csv';
+import type { CoxRows } from '@fedpet/shared/cox/cox-types';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { resolveClinicalColumns } from '@fedpet/shared/imaging/clinical/clinical-columns';
 import {
   PET_CT_COLUMN_NAMES,
+  PET_CT_COLUMNS,
   petCtCounts,
-  petCtTabular,
+  petCtPlanData,
 } from '@fedpet/shared/imaging/pipeline/patient-table';
 import { loadPetCtDataset, type PetCtDataset } from '@fedpet/shared/imaging/pipeline/pet-ct-dataset';
 import type { Logger } from '@fedpet/shared/log/logger';
-import { applyFeatureScaling, loadTabularCsv, type TabularData } from '@fedpet/shared/ml/tabular-dataset';
+import type { ModelSpec } from '@fedpet/shared/ml/plans/model-spec';
+import { csvPlanData } from '@fedpet/shared/ml/plans/plan-columns';
+import type { PlanData } from '@fedpet/shared/ml/plans/plan-data';
 import type { DatasetConfig } from './config.ts';
 import type { DatasetEntry, RegistryStore } from './registry/registry-store.ts';
 
@@ -33,7 +38,7 @@ type Loaded =
  * Only counts, shapes and tags leave this class, through `summary()`.
  */
 export class DatasetRegistry {
-  private readonly cache = new Map<string, Promise<TabularData>>();
+  private readonly cache = new Map<string, Promise<PlanData>>();
 
   private constructor(
     private readonly entries: Map<string, Loaded>,
@@ -93,7 +98,8 @@ export class DatasetRegistry {
     });
   }
 
-  load(name: string, plan: Plan): Promise<TabularData> {
+  /** Float64 survival rows for an exact Cox fit (see coxRowsOf). */
+  coxRows(name: string, plan: ExactCoxPlan): Promise<CoxRows> {
     const entry = this.entries.get(name);
     if (!entry) {
       const known = [...this.entries.keys()].join(', ');
@@ -104,21 +110,35 @@ export class DatasetRegistry {
         ),
       );
     }
-    const key = JSON.stringify([name, plan.features, plan.label, plan.task, plan.scaling]);
+    return coxRowsOf(entry, plan);
+  }
+
+  /** The dataset's examples for a model spec, built once per (dataset, spec) and kept. */
+  load(name: string, spec: ModelSpec): Promise<PlanData> {
+    const entry = this.entries.get(name);
+    if (!entry) {
+      const known = [...this.entries.keys()].join(', ');
+      return Promise.reject(
+        new FedpetError(
+          ErrorCodes.datasetMissing,
+          `this hospital has no dataset "${name}" (it has: ${known})`,
+        ),
+      );
+    }
+    const key = JSON.stringify([name, spec]);
     let table = this.cache.get(key);
     if (!table) {
-      if (entry.kind === 'csv')
-        table = loadTabularCsv(entry.path, plan).then((data) => applyFeatureScaling(data, plan));
+      if (entry.kind === 'csv') table = csvPlanData(entry.path, spec);
       else {
         table = Promise.resolve().then(() => {
-          const { data, rowsWithMissingValues } = petCtTabular(entry.dataset.patients, plan, name);
-          if (rowsWithMissingValues > 0) {
-            this.logger?.warn('patients left out: a column the plan uses is empty', {
+          const { data, patientsLeftOut } = petCtPlanData(entry.dataset, spec, name);
+          if (patientsLeftOut > 0) {
+            this.logger?.warn('patients left out: a column or modality the plan uses is missing', {
               dataset: name,
-              patients: reportedCount(rowsWithMissingValues),
+              patients: reportedCount(patientsLeftOut),
             });
           }
-          return applyFeatureScaling(data, plan);
+          return data;
         });
       }
       table.catch(() => this.cache.delete(key));
@@ -126,6 +146,43 @@ export class DatasetRegistry {
     }
     return table;
   }
+}
+
+/**
+ * Float64 survival rows for an exact Cox fit: the plan's covariates, time and
+ * event, for every usable patient (PET-CT) or complete row (CSV); never
+ * scaled or rounded to float32, so the federated fit is exact.
+ */
+export async function coxRowsOf(loaded: Loaded, plan: ExactCoxPlan): Promise<CoxRows> {
+  if (loaded.kind === 'csv') {
+    const text = await readFile(loaded.path, 'utf8');
+    return coxRowsFromCsv(text, loaded.path, {
+      time: plan.time,
+      event: plan.event,
+      covariates: plan.features,
+    }).rows;
+  }
+  const wanted = [...plan.features, plan.time, plan.event];
+  const unknown = wanted.filter((name) => !(name in PET_CT_COLUMNS));
+  if (unknown.length > 0) {
+    throw new FedpetError(
+      ErrorCodes.datasetInvalid,
+      `pet-ct dataset "${loaded.name}" has no column ${unknown.map((u) => `'${u}'`).join(', ')} (it has: ${PET_CT_COLUMN_NAMES.join(', ')})`,
+    );
+  }
+  const x: Float64Array[] = [];
+  const time: number[] = [];
+  const event: number[] = [];
+  for (const patient of loaded.dataset.patients) {
+    const features = patient.imaging?.imaging?.features;
+    if (!patient.usable || !patient.clinical || !features) continue;
+    const values = wanted.map((name) => PET_CT_COLUMNS[name]!(patient.clinical!, features));
+    if (!values.every(Number.isFinite)) continue;
+    x.push(Float64Array.from(values.slice(0, plan.features.length)));
+    time.push(values[plan.features.length]!);
+    event.push(values[plan.features.length + 1]!);
+  }
+  return { x, time, event, label: `dataset ${loaded.name}`, covariateNames: plan.features };
 }
 
 async function loadEntry(

@@ -19,6 +19,7 @@ import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { readTrainerConfig, TRAINER_HELP } from './config.ts';
+import { handleCoxJob } from './cox-handler.ts';
 import { DatasetRegistry } from './dataset-registry.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { RegistryStore } from './registry/registry-store.ts';
@@ -129,14 +130,16 @@ await runMain('fedpet-trainer', async () => {
               roundJob,
               fields,
               () =>
-                handleRoundJob(roundJob, {
-                  hospital: config.hospital,
-                  backend,
-                  datasets,
-                  logger,
-                  signal: shutdown.signal,
-                  getBlob: (ref) => blobs.get(ref),
-                }),
+                roundJob.kind === 'cox'
+                  ? handleCoxJob(roundJob, datasets)
+                  : handleRoundJob(roundJob, {
+                      hospital: config.hospital,
+                      backend,
+                      datasets,
+                      logger,
+                      signal: shutdown.signal,
+                      getBlob: (ref) => blobs.get(ref),
+                    }),
               {
                 bus,
                 hospital: config.hospital,

@@ -1,11 +1,14 @@
 import { decodeTensors, encodeTensors } from '@fedpet/shared/codec/tensor-codec';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { RoundJob } from '@fedpet/shared/contracts/jobs';
+import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import type { Logger } from '@fedpet/shared/log/logger';
 import type { SelectedBackend } from '@fedpet/shared/ml/backend';
-import { buildModel, getWeights, setWeights } from '@fedpet/shared/ml/model';
+import { getWeights, setWeights } from '@fedpet/shared/ml/model';
+import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
+import { splitPlanData } from '@fedpet/shared/ml/plans/plan-data';
+import { buildPlanModel } from '@fedpet/shared/ml/plans/plan-model';
 import { deriveSeed } from '@fedpet/shared/ml/random';
-import { splitTrainValidation } from '@fedpet/shared/ml/tabular-dataset';
 import { evaluate, trainLocal } from '@fedpet/shared/ml/train';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
 import type { DatasetRegistry } from './dataset-registry.ts';
@@ -35,21 +38,30 @@ export interface LocalUpdate {
  */
 export async function handleRoundJob(job: RoundJob, deps: RoundHandlerDeps): Promise<LocalUpdate> {
   const started = performance.now();
-  const data = await deps.datasets.load(job.dataset, job.plan);
-  const { train, validation } = splitTrainValidation(data, job.validationFraction, job.seed);
+  const spec = modelSpecOf(job.plan);
+  if (spec.requiresGpu && !deps.backend.gpu.available) {
+    throw new FedpetError(
+      ErrorCodes.noGpuWorker,
+      `the ${job.plan.kind} plan requires a GPU worker; this worker runs on ${deps.backend.name} without a GPU`,
+    );
+  }
+  const data = await deps.datasets.load(job.dataset, spec);
+  // Stratified by label or event, fixed by the seed: the same split every round.
+  const { train, validation } = splitPlanData(data, job.validationFraction, job.seed);
   const loaded = performance.now();
   const weights = decodeTensors(await deps.getBlob(job.model));
-  const model = buildModel(job.plan, job.seed);
+  const model = buildPlanModel(spec, job.seed);
   try {
     setWeights(model, weights);
     const fetched = performance.now();
     const metrics: Record<string, number> = { valSamples: validation.rows };
     if (validation.rows > 0) {
-      const before = await evaluate(model, validation, job.plan);
-      metrics.valLoss = before.loss;
-      if (before.accuracy !== undefined) metrics.valAccuracy = before.accuracy;
-      if (before.auc !== undefined) metrics.valAuc = before.auc;
-      if (before.mae !== undefined) metrics.valMae = before.mae;
+      // loss → valLoss, cIndex → valCIndex, tdAuc365 → valTdAuc365, …
+      const before = await evaluate(model, validation, spec);
+      for (const [name, value] of Object.entries(before)) {
+        if (value !== undefined && Number.isFinite(value))
+          metrics[`val${name[0]!.toUpperCase()}${name.slice(1)}`] = value;
+      }
     }
     if (job.kind === 'evaluate') {
       return {
@@ -64,7 +76,7 @@ export async function handleRoundJob(job: RoundJob, deps: RoundHandlerDeps): Pro
       'train.local',
       { attributes: { 'fedpet.backend': deps.backend.name, 'fedpet.samples': train.rows } },
       () =>
-        trainLocal(model, train, job.hyperparameters, job.plan, trainingSeed, {
+        trainLocal(model, train, job.hyperparameters, spec, trainingSeed, {
           signal: deps.signal,
           onProgress: (epoch, loss) => deps.logger.debug('epoch done', { round: job.round, epoch, loss }),
         }),

@@ -3,7 +3,7 @@ import { decodeFlat } from '@fedpet/shared/codec/tensor-codec';
 import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
 import { encodeMessage } from '@fedpet/shared/contracts/frame';
 import type { RoundJob, UpdateProtection } from '@fedpet/shared/contracts/jobs';
-import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
+import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import type { Logger } from '@fedpet/shared/log/logger';
 import { SecaggClient } from '@fedpet/shared/secagg/client-round';
 import { fixedPointOf } from '@fedpet/shared/secagg/round-parameters';
@@ -56,11 +56,11 @@ export interface DeliveredUpdate {
 
 /** Refuses, before any work, a training job this hospital's policy does not allow. */
 export function checkPolicy(job: RoundJob, deps: Pick<ProtectionDeps, 'requireSecureAggregation'>): void {
-  if (job.kind !== 'train' || !deps.requireSecureAggregation) return;
-  if (job.protection?.mode !== 'secagg') {
+  if (job.kind === 'evaluate' || !deps.requireSecureAggregation) return;
+  if (job.kind === 'cox' || job.protection?.mode !== 'secagg') {
     throw new FedpetError(
       ErrorCodes.secaggRequired,
-      `this hospital requires secure aggregation, and round ${job.round} of ${job.experimentId} would send its update ${job.protection?.mode ?? 'unprotected'}`,
+      `this hospital requires secure aggregation, and round ${job.round} of ${job.experimentId} would send its ${job.kind === 'cox' ? 'Cox terms sealed (exact Cox is not secure-aggregated)' : `update ${job.protection?.mode ?? 'unprotected'}`}`,
     );
   }
 }
@@ -88,7 +88,7 @@ export async function deliverUpdate(
     metrics: update.metrics,
     timingsMs: update.timingsMs,
   };
-  if (job.kind !== 'train') {
+  if (job.kind === 'evaluate') {
     const sent = await publishUpdate(deps.bus, fields, summary, update.payload);
     return { ...sent, protection: 'none' };
   }
@@ -191,6 +191,12 @@ async function runSecureRound(
     if (unmaskRequest.type !== 'secagg.unmask-request') throw new Error('unreachable');
     await send(client.unmask(unmaskRequest));
     return { ...sent, protection: 'secagg', survivor: true };
+  } catch (error) {
+    // The protocol cannot be restarted within a round: another attempt would
+    // advertise new keys to a server that has moved on. This hospital drops
+    // out of the round (the others go on while t remain) and joins the next.
+    const { code, reason } = describeError(error);
+    throw new FedpetError(code, reason, { retryable: false, cause: error });
   } finally {
     close();
   }

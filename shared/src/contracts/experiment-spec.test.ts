@@ -22,7 +22,8 @@ test('a minimal YAML spec gets documented defaults', () => {
   });
   assert.equal(spec.seed, 0);
   assert.equal(spec.validationFraction, 0.2);
-  assert.deepEqual(spec.plan.hiddenUnits, []);
+  assert.equal(spec.plan.kind, 'tabular-mlp');
+  assert.deepEqual(spec.plan.kind === 'tabular-mlp' && spec.plan.hiddenUnits, []);
 });
 
 test('JSON is accepted as well as YAML', () => {
@@ -36,7 +37,7 @@ test('JSON is accepted as well as YAML', () => {
     }),
     'j.json',
   );
-  assert.equal(spec.plan.task, 'regression');
+  assert.equal(spec.plan.kind === 'tabular-mlp' && spec.plan.task, 'regression');
 });
 
 test('errors name the source and every bad field', () => {

@@ -1,32 +1,139 @@
 import { z } from 'zod';
 import { idSchema } from './common.ts';
 
+const columnSchema = z.string().min(1);
+const hiddenUnitsSchema = z.array(z.number().int().min(1).max(4096)).max(8);
+const activationSchema = z.enum(['relu', 'tanh', 'sigmoid']);
+/**
+ * Fixed input scaling, value → (value − center) / scale, per column. The
+ * researcher states the constants (e.g. age center 65, scale 10), so every
+ * hospital scales alike and no statistic has to leave a hospital.
+ */
+const scalingSchema = z
+  .record(columnSchema, z.object({ center: z.number(), scale: z.number().positive() }).strict())
+  .default({});
+/** Progression-free survival by default: time in days and event (1) or censoring (0). */
+const survivalFields = {
+  time: columnSchema.default('pfs_days'),
+  event: columnSchema.default('pfs_event'),
+  ties: z.enum(['breslow', 'efron']).default('efron'),
+};
+const convFiltersSchema = z.array(z.number().int().min(1).max(256)).min(1).max(6);
+
 /** A small multilayer perceptron over named tabular columns. */
 export const tabularMlpPlanSchema = z.object({
   kind: z.literal('tabular-mlp'),
   task: z.enum(['binary-classification', 'regression']),
-  features: z.array(z.string().min(1)).min(1),
-  label: z.string().min(1),
-  hiddenUnits: z.array(z.number().int().min(1).max(4096)).max(8).default([]),
-  activation: z.enum(['relu', 'tanh', 'sigmoid']).default('relu'),
-  /**
-   * Fixed input scaling, value → (value − center) / scale, per feature. The
-   * researcher states the constants (e.g. age center 65, scale 10), so every
-   * hospital scales alike and no statistic has to leave a hospital.
-   */
-  scaling: z
-    .record(z.string().min(1), z.object({ center: z.number(), scale: z.number().positive() }).strict())
-    .default({}),
+  features: z.array(columnSchema).min(1),
+  label: columnSchema,
+  hiddenUnits: hiddenUnitsSchema.default([]),
+  activation: activationSchema.default('relu'),
+  scaling: scalingSchema,
 });
 
-export const planSchema = z.discriminatedUnion('kind', [tabularMlpPlanSchema]).superRefine((plan, ctx) => {
-  for (const name of Object.keys(plan.scaling)) {
-    if (!plan.features.includes(name)) {
-      ctx.addIssue({ code: 'custom', path: ['scaling', name], message: 'is not one of the plan features' });
-    }
-  }
+/** Linear Cox proportional-hazards model over clinical and radiomic columns, trained by gradient steps. */
+export const clinicalCoxPlanSchema = z.object({
+  kind: z.literal('clinical-cox'),
+  features: z.array(columnSchema).min(1),
+  ...survivalFields,
+  scaling: scalingSchema,
 });
+
+/**
+ * 2D CNN on the coronal and sagittal SUV MIPs (two channels), optionally
+ * joined by clinical covariates before the risk output; Cox loss. The
+ * default imaging plan on CPU.
+ */
+export const petMipCnnPlanSchema = z.object({
+  kind: z.literal('pet-mip-cnn'),
+  mipSize: z.number().int().min(16).max(512).default(64),
+  filters: convFiltersSchema.default([8, 16, 16]),
+  clinicalFeatures: z.array(columnSchema).default([]),
+  denseUnits: z.number().int().min(1).max(1024).default(16),
+  ...survivalFields,
+  scaling: scalingSchema,
+});
+
+/** 3D CNN on the SUV (and CT) crops; Cox loss. Meant for GPU workers; runs, slowly, on CPU. */
+export const petCt3dCnnPlanSchema = z.object({
+  kind: z.literal('pet-ct-3dcnn'),
+  cropSize: z.number().int().min(8).max(256).default(32),
+  channels: z
+    .array(z.enum(['pet', 'ct']))
+    .min(1)
+    .max(2)
+    .default(['pet', 'ct']),
+  filters: convFiltersSchema.default([8, 16, 16]),
+  clinicalFeatures: z.array(columnSchema).default([]),
+  denseUnits: z.number().int().min(1).max(1024).default(16),
+  /** Only a GPU worker may train it: a CPU-only hospital then answers NO_GPU_WORKER instead of training for hours. */
+  requiresGpu: z.boolean().default(false),
+  ...survivalFields,
+  scaling: scalingSchema,
+});
+
+/** Who responds: RECIST complete/partial response, or durable clinical benefit; binary cross-entropy, AUC. */
+export const responseClassifierPlanSchema = z.object({
+  kind: z.literal('response-classifier'),
+  outcome: z.enum(['recist-response', 'durable-benefit']).default('recist-response'),
+  features: z.array(columnSchema).min(1),
+  hiddenUnits: hiddenUnitsSchema.default([8]),
+  activation: activationSchema.default('relu'),
+  scaling: scalingSchema,
+});
+
+/**
+ * Exact federated Cox regression: Newton–Raphson where every iteration is a
+ * round in which hospitals send gradient and Hessian sums (stratified by
+ * hospital) or risk-set sums at the global event times (pooled, WebDISCO —
+ * which reveals every hospital's event-time grid to the aggregator, so it
+ * needs revealEventTimes: true).
+ */
+export const exactCoxPlanSchema = z.object({
+  kind: z.literal('exact-cox'),
+  features: z.array(columnSchema).min(1),
+  ...survivalFields,
+  stratified: z.boolean().default(true),
+  revealEventTimes: z.boolean().default(false),
+  maxIterations: z.number().int().min(1).max(100).default(30),
+  tolerance: z.number().positive().max(1e-2).default(1e-9),
+});
+
+export const planSchema = z
+  .discriminatedUnion('kind', [
+    tabularMlpPlanSchema,
+    clinicalCoxPlanSchema,
+    petMipCnnPlanSchema,
+    petCt3dCnnPlanSchema,
+    responseClassifierPlanSchema,
+    exactCoxPlanSchema,
+  ])
+  .superRefine((plan, ctx) => {
+    const columns =
+      'clinicalFeatures' in plan ? plan.clinicalFeatures : 'features' in plan ? plan.features : [];
+    if ('scaling' in plan) {
+      for (const name of Object.keys(plan.scaling)) {
+        if (!columns.includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['scaling', name],
+            message: 'is not one of the plan features',
+          });
+        }
+      }
+    }
+    if (plan.kind === 'exact-cox' && !plan.stratified && !plan.revealEventTimes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['revealEventTimes'],
+        message:
+          "the pooled (unstratified) fit shares every hospital's event-time grid with the aggregator: set revealEventTimes: true to allow it, or stratified: true",
+      });
+    }
+  });
 export type Plan = z.infer<typeof planSchema>;
+export type TabularMlpPlan = z.infer<typeof tabularMlpPlanSchema>;
+export type ExactCoxPlan = z.infer<typeof exactCoxPlanSchema>;
 
 export const hyperparametersSchema = z.object({
   localEpochs: z.number().int().min(1).max(1000).default(1),

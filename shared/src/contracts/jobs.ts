@@ -35,9 +35,21 @@ export const updateProtectionSchema = z.discriminatedUnion('mode', [
 export type UpdateProtection = z.infer<typeof updateProtectionSchema>;
 
 /** Data of a job on a `train.<hospital>` queue. */
+/**
+ * One exact-Cox round (plan exact-cox): the hospital's distinct event times
+ * (pooled fit, once), or at the given β its Newton terms (stratified) or its
+ * risk-set sums at the global event times (pooled).
+ */
+export const coxStepSchema = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('event-times') }),
+  z.object({ step: z.literal('terms'), beta: z.array(z.number()) }),
+  z.object({ step: z.literal('risk-sums'), beta: z.array(z.number()), eventTimes: z.array(z.number()) }),
+]);
+export type CoxStep = z.infer<typeof coxStepSchema>;
+
 export const roundJobSchema = z.object({
   v: z.string(),
-  kind: z.enum(['train', 'evaluate']),
+  kind: z.enum(['train', 'evaluate', 'cox']),
   experimentId: idSchema,
   round: z.number().int().nonnegative(),
   hospital: idSchema,
@@ -50,6 +62,8 @@ export const roundJobSchema = z.object({
   deadline: z.string().datetime(),
   /** Training rounds only: how the update is protected. */
   protection: updateProtectionSchema.optional(),
+  /** Exact-Cox rounds only: what to compute. */
+  cox: coxStepSchema.optional(),
   trace: traceCarrierSchema,
 });
 export type RoundJob = z.infer<typeof roundJobSchema>;

@@ -54,7 +54,7 @@ export type ModelAnnouncement = z.infer<typeof modelAnnouncementSchema>;
 export const updateSchema = z.object({
   updateId: z.string().uuid(),
   hospital: idSchema,
-  kind: z.enum(['train', 'evaluate']),
+  kind: z.enum(['train', 'evaluate', 'cox']),
   numSamples: z.number().int().nonnegative(),
   metrics: metricsSchema,
   timingsMs: metricsSchema,
@@ -104,17 +104,26 @@ export const progressSchema = z.discriminatedUnion('event', [
     rounds: z.number().int(),
     hospitals: z.array(idSchema),
   }),
-  z.object({ event: z.literal('round.started'), kind: z.enum(['train', 'evaluate']), model: blobRefSchema }),
+  z.object({
+    event: z.literal('round.started'),
+    kind: z.enum(['train', 'evaluate', 'cox']),
+    model: blobRefSchema.optional(),
+  }),
   z.object({ event: z.literal('hospital.reported'), outcome: hospitalOutcomeSchema }),
   z.object({
     event: z.literal('round.completed'),
-    kind: z.enum(['train', 'evaluate']),
+    kind: z.enum(['train', 'evaluate', 'cox']),
     outcomes: z.array(hospitalOutcomeSchema),
     metrics: metricsSchema,
     model: blobRefSchema.optional(),
     durationMs: z.number().nonnegative(),
   }),
-  z.object({ event: z.literal('experiment.completed'), results: blobRefSchema, model: blobRefSchema }),
+  z.object({
+    event: z.literal('experiment.completed'),
+    results: blobRefSchema,
+    /** Absent for experiments whose result is not a network (exact Cox: coefficients in results.json). */
+    model: blobRefSchema.optional(),
+  }),
   z.object({ event: z.literal('experiment.failed'), code: z.string(), reason: z.string() }),
 ]);
 export type Progress = z.infer<typeof progressSchema>;

@@ -39,6 +39,8 @@ export const ErrorCodes = {
   secaggProtocolViolation: 'SECAGG_PROTOCOL_VIOLATION',
   /** A signature did not verify, or no key is known for its signer. */
   secaggBadSignature: 'SECAGG_BAD_SIGNATURE',
+  /** The plan needs a GPU worker and this hospital's worker has none. */
+  noGpuWorker: 'NO_GPU_WORKER',
   /** A hospital left a secure-aggregation round early; the round went on without it. */
   secaggDropped: 'SECAGG_DROPPED',
   /** The hospital's policy requires secure aggregation and the job does not use it. */

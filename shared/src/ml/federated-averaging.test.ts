@@ -99,8 +99,8 @@ test('FedAvg over non-IID hospitals ends within 5% of central training, its loss
     );
   }
   assert.ok(
-    federatedMetrics.loss <= centralMetrics.loss * 1.05,
-    `federated ${federatedMetrics.loss} vs central ${centralMetrics.loss}`,
+    federatedMetrics.loss! <= centralMetrics.loss! * 1.05,
+    `federated ${federatedMetrics.loss!} vs central ${centralMetrics.loss!}`,
   );
   assert.ok(federatedMetrics.auc! > 0.9, `federated AUC ${federatedMetrics.auc}`);
   for (const model of [global, local, central]) model.dispose();

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Plan } from '../contracts/experiment-spec.ts';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
-import { deriveSeed } from './random.ts';
-
-/** The parts of a plan that shape the network. */
-export type ModelPlan = Pick<Plan, 'task' | 'features' | 'hiddenUnits' | 'activation'>;
+import { asModelSpec, type MlpShape } from './plans/model-spec.ts';
+import { buildPlanModel } from './plans/plan-model.ts';
 
 /** One weight tensor by its stable name (e.g. 'hidden_1/kernel'), as plain data. */
 export interface NamedWeights {
@@ -13,33 +11,12 @@ export interface NamedWeights {
   values: Float32Array;
 }
 
-/**
- * A sequential MLP: plan.hiddenUnits dense layers, then one output unit
- * (sigmoid for binary classification, linear for regression). Layers get
- * fixed names so weight names match across processes, and each kernel gets
- * its own seed derived from `seed` so (plan, seed) fixes the initial weights.
- */
-export function buildModel(plan: ModelPlan, seed: number): tf.Sequential {
-  const model = tf.sequential({ name: 'tabular_mlp' });
-  const units = [...plan.hiddenUnits, 1];
-  units.forEach((count, index) => {
-    const isOutput = index === units.length - 1;
-    model.add(
-      tf.layers.dense({
-        name: isOutput ? 'output' : `hidden_${index + 1}`,
-        units: count,
-        activation: isOutput
-          ? plan.task === 'binary-classification'
-            ? 'sigmoid'
-            : 'linear'
-          : plan.activation,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'kernel', index) }),
-        biasInitializer: 'zeros',
-        ...(index === 0 ? { inputShape: [plan.features.length] } : {}),
-      }),
-    );
-  });
-  return model;
+/** The shape-deciding part of a tabular MLP plan. */
+export type ModelPlan = MlpShape;
+
+/** The network of a plan (plans/plan-model.ts); (plan, seed) fixes the initial weights. */
+export function buildModel(plan: Plan | MlpShape, seed: number): tf.LayersModel {
+  return buildPlanModel(asModelSpec(plan), seed);
 }
 
 /** Copies every weight out of the model, in model order, under its stable name. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Plan } from '../contracts/experiment-spec.ts';
+import type { TabularMlpPlan } from '../contracts/experiment-spec.ts';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
 import { createRng } from './random.ts';
 
@@ -12,24 +12,7 @@ export interface TabularData {
 }
 
 /** The parts of a plan that decide which columns are read and how labels are checked. */
-export type TabularColumns = Pick<Plan, 'features' | 'label' | 'task'>;
-
-/** Applies the plan's fixed input scaling, (value − center) / scale, in place; returns the data. */
-export function applyFeatureScaling(
-  data: TabularData,
-  plan: Pick<Plan, 'features' | 'scaling'>,
-): TabularData {
-  const width = data.featureCount;
-  plan.features.forEach((name, column) => {
-    const rule = plan.scaling?.[name];
-    if (!rule) return;
-    for (let row = 0; row < data.rows; row++) {
-      const at = row * width + column;
-      data.features[at] = (data.features[at]! - rule.center) / rule.scale;
-    }
-  });
-  return data;
-}
+export type TabularColumns = Pick<TabularMlpPlan, 'features' | 'label' | 'task'>;
 
 // Plain decimal or scientific notation only: Number() would also accept hex,
 // 'Infinity' and whitespace, which are never valid measurements.

@@ -66,7 +66,7 @@ test('training lowers the loss and beats chance on held-out rows, with sgd too',
     const result = await trainLocal(model, data, { ...hyperparameters, optimizer, learningRate }, plan, 2);
     const after = await evaluate(model, validation, plan);
     assert.ok(result.epochLosses.at(-1)! < result.epochLosses[0]!, `${optimizer}: training loss fell`);
-    assert.ok(after.loss < before.loss, `${optimizer}: validation loss fell`);
+    assert.ok(after.loss! < before.loss!, `${optimizer}: validation loss fell`);
     assert.ok(after.accuracy! > 0.75, `${optimizer}: accuracy ${after.accuracy}`);
     assert.ok(after.auc! > 0.85, `${optimizer}: auc ${after.auc}`);
     model.dispose();
@@ -143,7 +143,7 @@ test('regression trains on MSE and reports loss and mae', async () => {
   );
   const after = await evaluate(model, regression, regressionPlan);
   assert.deepEqual(Object.keys(after).sort(), ['loss', 'mae']);
-  assert.ok(after.loss < 0.05 && after.loss < before.loss, `mse ${after.loss}`);
+  assert.ok(after.loss! < 0.05 && after.loss! < before.loss!, `mse ${after.loss!}`);
   assert.ok(after.mae! < 0.2, `mae ${after.mae}`);
   model.dispose();
 });

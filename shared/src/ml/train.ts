@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Hyperparameters, Plan } from '../contracts/experiment-spec.ts';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
+import { coxLoss } from '../survival/cox-loss-tf.ts';
 import {
   binaryAccuracy,
   binaryCrossEntropy,
@@ -8,10 +9,11 @@ import {
   meanSquaredError,
   rocAuc,
 } from './metrics.ts';
+import { asModelSpec, type MlpShape, type ModelSpec } from './plans/model-spec.ts';
+import { fromTabular, type PlanData } from './plans/plan-data.ts';
+import { survivalMetrics } from './plans/survival-metrics.ts';
 import { createRng, deriveSeed } from './random.ts';
 import type { TabularData } from './tabular-dataset.ts';
-
-export type TrainPlan = Pick<Plan, 'task' | 'features'>;
 
 export interface TrainOptions {
   /** Called after each epoch (1-based) with that epoch's mean training loss. */
@@ -29,38 +31,66 @@ export interface TrainResult {
   steps: number;
 }
 
-export interface EvaluationMetrics {
-  /** Binary cross-entropy (classification) or mean squared error (regression). */
-  loss: number;
-  accuracy?: number;
-  /** Absent when the data hold a single class. */
-  auc?: number;
-  mae?: number;
-}
+/**
+ * Loss (binary cross-entropy, mean squared error or the mean negative Cox
+ * partial log-likelihood) and its objective's metrics: accuracy and ROC AUC;
+ * MAE; or C-index with its pair counts and time-dependent AUCs. Survival
+ * metrics over fewer than 5 events are withheld (see survival-metrics.ts).
+ */
+export type EvaluationMetrics = { loss?: number } & Record<string, number>;
 
-function checkFit(model: tf.LayersModel, data: TabularData, plan: TrainPlan): void {
-  const width = plan.features.length;
-  const inputWidth = model.inputs[0]?.shape[1];
-  if (inputWidth !== width) {
+/** Tabular data and plans are accepted as they are: they are the plain case of PlanData and ModelSpec. */
+type DataLike = PlanData | TabularData;
+type SpecLike = ModelSpec | Plan | MlpShape;
+const asPlanData = (data: DataLike): PlanData => ('targetWidth' in data ? data : fromTabular(data));
+const asSpec = (spec: SpecLike): ModelSpec => asModelSpec(spec);
+
+function checkFit(model: tf.LayersModel, data: PlanData, spec: ModelSpec): void {
+  const width = spec.columns.length;
+  const tabularInput = model.inputs.find((input) => input.shape.length === 2);
+  if (width > 0 && tabularInput?.shape[1] !== width) {
     throw new FedpetError(
       ErrorCodes.invalidConfig,
-      `model takes ${String(inputWidth)} features, the plan names ${width}`,
+      `model takes ${String(tabularInput?.shape[1])} tabular inputs, the plan names ${width}`,
     );
   }
-  if (data.featureCount !== width) {
+  if (data.tabularWidth !== width) {
     throw new FedpetError(
       ErrorCodes.datasetInvalid,
-      `dataset has ${data.featureCount} features, the plan names ${width}`,
+      `dataset has ${data.tabularWidth} columns, the plan names ${width}`,
     );
+  }
+  if ((spec.image !== undefined) !== (data.images !== undefined)) {
+    throw new FedpetError(
+      ErrorCodes.datasetInvalid,
+      spec.image ? 'the plan needs images, the dataset has none' : 'unexpected images',
+    );
+  }
+  if (data.targetWidth !== (spec.objective === 'cox' ? 2 : 1)) {
+    throw new FedpetError(ErrorCodes.datasetInvalid, 'the dataset target does not fit the plan objective');
   }
   if (data.rows < 1) throw new FedpetError(ErrorCodes.datasetInvalid, 'dataset has no rows');
 }
 
-/** Loss per plan.task: binary cross-entropy on sigmoid outputs (clipped as Keras does) or MSE. */
-function lossFunction(task: TrainPlan['task']): (labels: tf.Tensor, predictions: tf.Tensor) => tf.Scalar {
-  return task === 'binary-classification'
-    ? (labels, predictions) => tf.metrics.binaryCrossentropy(labels, predictions).mean()
-    : (labels, predictions) => tf.losses.meanSquaredError(labels, predictions) as tf.Scalar;
+/** The loss of a batch, from its target tensor ([n,1] label or [n,2] time, event) and the model output. */
+function lossFunction(spec: ModelSpec): (target: tf.Tensor2D, output: tf.Tensor) => tf.Scalar {
+  switch (spec.objective) {
+    case 'bce':
+      return (target, output) => tf.metrics.binaryCrossentropy(target, output).mean();
+    case 'mse':
+      return (target, output) => tf.losses.meanSquaredError(target, output) as tf.Scalar;
+    case 'cox':
+      // Batch-wise partial likelihood (risk sets within the batch), as DeepSurv-style training does.
+      return (target, output) => {
+        const [time, event] = tf.split(target, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+        return coxLoss(
+          output.reshape([-1]) as tf.Tensor1D,
+          time.reshape([-1]),
+          event.reshape([-1]),
+          spec.ties,
+        );
+      };
+  }
 }
 
 function createOptimizer(hyperparameters: Hyperparameters): tf.Optimizer {
@@ -73,6 +103,35 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'training cancelled');
 }
 
+/** The model inputs for rows [start, start + size) in `order` (or in place when order is absent). */
+function batchInputs(data: PlanData, rows: ArrayLike<number>): { inputs: tf.Tensor[]; target: tf.Tensor2D } {
+  const n = rows.length;
+  const tabular = new Float32Array(n * data.tabularWidth);
+  const target = new Float32Array(n * data.targetWidth);
+  const imageSize = (data.imageShape ?? []).reduce((a, b) => a * b, 1);
+  const images = data.images ? new Float32Array(n * imageSize) : undefined;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    tabular.set(
+      data.tabular.subarray(row * data.tabularWidth, (row + 1) * data.tabularWidth),
+      i * data.tabularWidth,
+    );
+    target.set(
+      data.target.subarray(row * data.targetWidth, (row + 1) * data.targetWidth),
+      i * data.targetWidth,
+    );
+    if (images) images.set(data.images!.subarray(row * imageSize, (row + 1) * imageSize), i * imageSize);
+  }
+  const inputs: tf.Tensor[] = [];
+  if (images) inputs.push(tf.tensor(images, [n, ...data.imageShape!]));
+  if (data.tabularWidth > 0 || !images) inputs.push(tf.tensor2d(tabular, [n, data.tabularWidth]));
+  return { inputs, target: tf.tensor2d(target, [n, data.targetWidth]) };
+}
+
+function apply(model: tf.LayersModel, inputs: tf.Tensor[], training: boolean): tf.Tensor {
+  return model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
+}
+
 /**
  * Mini-batch training with our own seeded shuffling (not model.fit, whose
  * shuffling is not seedable), so the same (weights, data, hyperparameters,
@@ -82,16 +141,17 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export async function trainLocal(
   model: tf.LayersModel,
-  data: TabularData,
+  dataLike: DataLike,
   hyperparameters: Hyperparameters,
-  plan: TrainPlan,
+  specLike: SpecLike,
   seed: number,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  checkFit(model, data, plan);
-  const width = data.featureCount;
+  const data = asPlanData(dataLike);
+  const spec = asSpec(specLike);
+  checkFit(model, data, spec);
   const batchSize = Math.min(hyperparameters.batchSize, data.rows);
-  const computeLoss = lossFunction(plan.task);
+  const computeLoss = lossFunction(spec);
   // LayerVariable.read() hands back the underlying tf.Variable (typed as Tensor).
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const optimizer = createOptimizer(hyperparameters);
@@ -105,19 +165,12 @@ export async function trainLocal(
       for (let start = 0; start < data.rows; start += batchSize) {
         throwIfAborted(options.signal);
         const size = Math.min(batchSize, data.rows - start);
-        const xs = new Float32Array(size * width);
-        const ys = new Float32Array(size);
-        for (let i = 0; i < size; i++) {
-          const row = order[start + i]!;
-          xs.set(data.features.subarray(row * width, (row + 1) * width), i * width);
-          ys[i] = data.labels[row]!;
-        }
+        const rows = order.subarray(start, start + size);
         // The batch loss times its size, kept on the device: reading it back per batch would stall GPUs.
         const weightedCost = tf.tidy(() => {
-          const x = tf.tensor2d(xs, [size, width]);
-          const y = tf.tensor2d(ys, [size, 1]);
+          const { inputs, target } = batchInputs(data, rows);
           const cost = optimizer.minimize(
-            () => computeLoss(y, model.apply(x, { training: true }) as tf.Tensor),
+            () => computeLoss(target, apply(model, inputs, true)),
             true,
             variables,
           );
@@ -152,42 +205,41 @@ export async function trainLocal(
 /** Model outputs for every row, computed in batches to bound memory. */
 export async function predict(
   model: tf.LayersModel,
-  data: TabularData,
-  batchSize = 4096,
+  dataLike: DataLike,
+  batchSize = 1024,
 ): Promise<Float32Array> {
-  const width = data.featureCount;
+  const data = asPlanData(dataLike);
   const out = new Float32Array(data.rows);
+  const all = Uint32Array.from({ length: data.rows }, (_, i) => i);
   for (let start = 0; start < data.rows; start += batchSize) {
-    const size = Math.min(batchSize, data.rows - start);
-    const output = tf.tidy(() => {
-      const x = tf.tensor2d(data.features.subarray(start * width, (start + size) * width), [size, width]);
-      return model.predict(x) as tf.Tensor;
-    });
+    const rows = all.subarray(start, Math.min(data.rows, start + batchSize));
+    const output = tf.tidy(() => apply(model, batchInputs(data, rows).inputs, false));
     out.set(await output.data(), start);
     output.dispose();
   }
   return out;
 }
 
-/** Loss plus accuracy and ROC AUC (classification) or MAE (regression), computed in plain JS. */
+/** Loss and the objective's metrics, computed in plain JS (double precision) from the predictions. */
 export async function evaluate(
   model: tf.LayersModel,
-  data: TabularData,
-  plan: TrainPlan,
+  dataLike: DataLike,
+  specLike: SpecLike,
 ): Promise<EvaluationMetrics> {
-  checkFit(model, data, plan);
+  const data = asPlanData(dataLike);
+  const spec = asSpec(specLike);
+  checkFit(model, data, spec);
   const predictions = await predict(model, data);
-  if (plan.task === 'regression') {
-    return {
-      loss: meanSquaredError(data.labels, predictions),
-      mae: meanAbsoluteError(data.labels, predictions),
-    };
+  if (spec.objective === 'cox') return survivalMetrics(predictions, data, spec.ties);
+  const labels = data.target;
+  if (spec.objective === 'mse') {
+    return { loss: meanSquaredError(labels, predictions), mae: meanAbsoluteError(labels, predictions) };
   }
   const metrics: EvaluationMetrics = {
-    loss: binaryCrossEntropy(data.labels, predictions),
-    accuracy: binaryAccuracy(data.labels, predictions),
+    loss: binaryCrossEntropy(labels, predictions),
+    accuracy: binaryAccuracy(labels, predictions),
   };
-  const auc = rocAuc(data.labels, predictions);
+  const auc = rocAuc(labels, predictions);
   if (auc !== undefined) metrics.auc = auc;
   return metrics;
 }
