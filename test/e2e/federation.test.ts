@@ -109,11 +109,13 @@ test('every hospital trains in every round and the validation loss falls', () =>
 
 test('the federated model ends within 5% of the same model trained centrally on the pooled data', async (t) => {
   const spec = await loadExperimentSpec('examples/tabular/experiment.yaml');
+  const tabularPlan = spec.plan;
+  if (tabularPlan.kind !== 'tabular-mlp') throw new Error('the tabular example has a tabular-mlp plan');
   await selectBackend('wasm');
   const splits = await Promise.all(
     hospitals.map(async (hospital) =>
       splitTrainValidation(
-        await loadTabularCsv(join(work, 'data', `${hospital}.csv`), spec.plan),
+        await loadTabularCsv(join(work, 'data', `${hospital}.csv`), tabularPlan),
         spec.validationFraction,
         spec.seed,
       ),
@@ -130,9 +132,9 @@ test('the federated model ends within 5% of the same model trained centrally on 
     spec.plan,
     spec.seed,
   );
-  const centralLoss = (await evaluate(central, pooledValidation, spec.plan)).loss;
+  const centralLoss = (await evaluate(central, pooledValidation, spec.plan)).loss!;
   const federated = await loadModel(join(work, 'out', 'model'));
-  const federatedLoss = (await evaluate(federated, pooledValidation, spec.plan)).loss;
+  const federatedLoss = (await evaluate(federated, pooledValidation, spec.plan)).loss!;
 
   // The aggregator's own final evaluation is the same figure, computed at the hospitals.
   assert.ok(Math.abs(results.finalEvaluation.metrics.valLoss! - federatedLoss) < 1e-4);
