@@ -9,6 +9,7 @@ import { connectRedis } from '@fedpet/shared/service/connect-redis';
 import { runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { createBus } from '@fedpet/shared/transport/create-bus';
+import { runCompare } from './compare/compare-command.ts';
 import { commandHelp, HELP } from './help.ts';
 import { runKeysCommand } from './keys-command.ts';
 import { createProgressView } from './progress-view.ts';
@@ -51,6 +52,8 @@ await runMain('fedpet', async () => {
   process.once('SIGTERM', onSignal);
   try {
     switch (command) {
+      case 'compare':
+        return await compare(rest, logger, interrupt.signal);
       case 'sandbox':
         return await sandbox(rest, logger, interrupt.signal);
       case 'submit':
@@ -83,6 +86,35 @@ function required(value: string | undefined, flag: string, command: string): str
       `${command}: ${flag} is required (see fedpet ${command} --help)`,
     );
   return value;
+}
+
+async function compare(
+  args: string[],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...connectionOptions,
+      federation: { type: 'string' },
+      experiment: { type: 'string' },
+      out: { type: 'string' },
+      'ground-truth': { type: 'string' },
+      'ready-timeout': { type: 'string', default: '90' },
+    },
+    strict: true,
+  });
+  return runCompare({
+    federationPath: required(values.federation, '--federation', 'compare'),
+    experimentPath: required(values.experiment, '--experiment', 'compare'),
+    outDirectory: required(values.out, '--out', 'compare'),
+    groundTruthPath: values['ground-truth'],
+    readyTimeoutMs: Number(values['ready-timeout']) * 1000,
+    common: common(values),
+    logger,
+    signal,
+  });
 }
 
 async function sandbox(

@@ -15,11 +15,13 @@ import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
 import { type ManagedChild, serviceEntries, startChild, stopChild, tailLog } from './child-processes.ts';
+import { sandboxReport } from './compare/report-from-results.ts';
 import { checkExperimentFits, loadFederation } from './federation.ts';
 import { removeNamespace } from './namespace-cleanup.ts';
 import { createProgressView, type ProgressView } from './progress-view.ts';
 import { watchProgress } from './progress-watch.ts';
 import { registerPetCtDatasets } from './register-datasets.ts';
+import { writeReport } from './report/write-report.ts';
 import { writeResults } from './results-writer.ts';
 import { newExperimentId, submitExperiment } from './submit.ts';
 import { printSummary } from './summary.ts';
@@ -193,6 +195,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const written = await writeResults(blobs, end.event.results, outDirectory);
     printSummary(out, written.results);
     out.write(`results: ${written.resultsPath}\n`);
+    const reportPath = join(outDirectory, 'report.html');
+    await writeReport(reportPath, sandboxReport(written.results, spec.name));
+    out.write(`report:  ${reportPath}\n`);
     if (written.modelDirectory) out.write(`model:   ${written.modelDirectory}\n`);
     return 0;
   } finally {

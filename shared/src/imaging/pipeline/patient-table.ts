@@ -143,6 +143,7 @@ export function petCtPlanData(
   const target = new Float32Array(rows.length * targetWidth);
   const images = image ? new Float32Array(rows.length * imageSize) : undefined;
   let kept = 0;
+  const rowIds: string[] = [];
   for (const row of rows) {
     const values = wanted.map((name) => PET_CT_COLUMNS[name]!(row.clinical, row.features));
     if (values.some((value) => !Number.isFinite(value))) continue;
@@ -153,6 +154,7 @@ export function petCtPlanData(
       continue;
     tabular.set(values.slice(0, width), kept * width);
     target.set(values.slice(width), kept * targetWidth);
+    rowIds.push(row.patient.patientId);
     kept++;
   }
   if (kept === 0) {
@@ -169,6 +171,7 @@ export function petCtPlanData(
     imageShape,
     target: target.slice(0, kept * targetWidth),
     targetWidth,
+    rowIds,
   };
   checkTarget(data, spec, datasetName);
   return { data: applyScaling(data, spec), patientsLeftOut: rows.length - kept };

@@ -16,6 +16,8 @@ export interface PlanData {
   imageShape: readonly number[] | undefined;
   target: Float32Array;
   targetWidth: 1 | 2;
+  /** Who each row is (patient ids), for the hospital's own use only: never sent, never logged. */
+  rowIds?: readonly string[];
 }
 
 export function fromTabular(data: TabularData): PlanData {
@@ -54,7 +56,8 @@ export function selectPlanRows(data: PlanData, indices: ArrayLike<number>): Plan
     );
     if (images && data.images) images.set(data.images.subarray(row * size, (row + 1) * size), i * size);
   }
-  return { ...data, rows: n, tabular, target, images };
+  const rowIds = data.rowIds ? Array.from({ length: n }, (_, i) => data.rowIds![indices[i]!]!) : undefined;
+  return { ...data, rows: n, tabular, target, images, ...(rowIds ? { rowIds } : {}) };
 }
 
 /** Stacks hospitals' data of one plan (e.g. the pooled, centralized baseline). */
@@ -84,6 +87,8 @@ export function concatPlanData(parts: readonly PlanData[]): PlanData {
     if (out.images && part.images) out.images.set(part.images.subarray(0, part.rows * size), at * size);
     at += part.rows;
   }
+  if (parts.every((part) => part.rowIds)) out.rowIds = parts.flatMap((part) => part.rowIds!);
+  else delete out.rowIds;
   return out;
 }
 
