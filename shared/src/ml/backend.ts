@@ -91,6 +91,7 @@ async function tryWasm(notes: string[]): Promise<boolean> {
     await import(wasmBackendModule);
     await registerMissingWasmKernels();
     await activate('wasm');
+    (await import('./kernels/register-wasm-kernels.ts')).registerFedpetWasmKernels();
     notes.push(`using 'wasm' via ${wasmBackendModule}`);
     return true;
   } catch (error) {

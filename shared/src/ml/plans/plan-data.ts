@@ -75,11 +75,10 @@ export function concatPlanData(parts: readonly PlanData[]): PlanData {
   };
   let at = 0;
   for (const part of parts) {
-    if (
-      part.tabularWidth !== first.tabularWidth ||
-      part.targetWidth !== first.targetWidth ||
-      imageSize(part) !== size
-    ) {
+    const sameImages =
+      (part.images === undefined) === (first.images === undefined) &&
+      (part.imageShape ?? []).join('x') === (first.imageShape ?? []).join('x');
+    if (part.tabularWidth !== first.tabularWidth || part.targetWidth !== first.targetWidth || !sameImages) {
       throw new FedpetError(ErrorCodes.datasetInvalid, 'cannot pool datasets of different shapes');
     }
     out.tabular.set(part.tabular.subarray(0, part.rows * part.tabularWidth), at * first.tabularWidth);
