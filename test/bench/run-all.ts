@@ -4,6 +4,7 @@
  * the same run; run on an otherwise idle machine.
  */
 import { cpus } from 'node:os';
+import { runConvKernelsBench } from './conv-kernels.bench.ts';
 import { runDicomPipelineBench } from './dicom-pipeline.bench.ts';
 import { runFedAvgFoldBench } from './fedavg-fold.bench.ts';
 import { runSecureRoundBench } from './secure-round.bench.ts';
@@ -20,3 +21,5 @@ console.log('\n(c) PET-CT imaging pipeline: DICOM → SUV → cached tensors and
 await runDicomPipelineBench();
 console.log('\n(d) secure aggregation: a whole round, secure vs sealed, and the mask arithmetic');
 await runSecureRoundBench();
+console.log('\n(e) training kernels: CNN training steps on wasm with fedpet kernels vs stock wasm and cpu');
+await runConvKernelsBench();

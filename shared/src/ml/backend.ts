@@ -80,17 +80,11 @@ async function tryTensorflow(notes: string[]): Promise<SelectedBackend['gpu'] | 
   return undefined;
 }
 
-/** Kernels stock tfjs-backend-wasm 4.22 lacks that fedpet's plans need (see ./kernels/). */
-async function registerMissingWasmKernels(): Promise<void> {
-  const { unsortedSegmentSumConfig } = await import('./kernels/unsorted-segment-sum.ts');
-  if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) tf.registerKernel(unsortedSegmentSumConfig);
-}
-
 async function tryWasm(notes: string[]): Promise<boolean> {
   try {
     await import(wasmBackendModule);
-    await registerMissingWasmKernels();
     await activate('wasm');
+    // Kernels stock wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum) and faster convolutions.
     (await import('./kernels/register-wasm-kernels.ts')).registerFedpetWasmKernels();
     notes.push(`using 'wasm' via ${wasmBackendModule}`);
     return true;
