@@ -93,8 +93,8 @@ function assertMatchesR(
       `${what}: ${actual} vs R ${expected}`,
     );
   assert.ok(cox.converged);
-  reference.coefficients.forEach((b, i) => close(cox.beta[i]!, b, `beta[${i}]`));
-  reference.standardErrors.forEach((se, i) => close(cox.se[i]!, se, `se[${i}]`));
+  for (const [i, b] of reference.coefficients.entries()) close(cox.beta[i]!, b, `beta[${i}]`);
+  for (const [i, se] of reference.standardErrors.entries()) close(cox.se[i]!, se, `se[${i}]`);
   close(cox.logLik, reference.logLik, 'log-likelihood');
   close(cox.logLikInitial, reference.logLikInitial, 'initial log-likelihood');
 }
