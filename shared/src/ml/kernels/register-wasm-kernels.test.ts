@@ -54,7 +54,10 @@ test('registration is idempotent and can keep the stock kernels that exist', () 
   unregisterFedpetWasmKernels();
   const stockSum = tf.getKernel('Sum', 'wasm');
   assert.ok(stockSum, 'unregistering puts the stock Sum back');
-  assert.deepEqual(registerFedpetWasmKernels({ replaceSlow: false }), ['Conv2DBackpropFilter', 'UnsortedSegmentSum']);
+  assert.deepEqual(registerFedpetWasmKernels({ replaceSlow: false }), [
+    'Conv2DBackpropFilter',
+    'UnsortedSegmentSum',
+  ]);
   assert.equal(tf.getKernel('Sum', 'wasm'), stockSum);
   unregisterFedpetWasmKernels();
   assert.deepEqual(registerFedpetWasmKernels(), first);
