@@ -6,7 +6,9 @@ import type { ExperimentJob, ExperimentResultRef, RoundJob } from '@fedpet/share
 import type { HospitalOutcome, Progress, SecaggBody } from '@fedpet/shared/contracts/messages';
 import { PROTOCOL_VERSION } from '@fedpet/shared/contracts/version';
 import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
+import { trainQueueName } from '@fedpet/shared/jobs/queues';
 import type { Logger } from '@fedpet/shared/log/logger';
+import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { fixedPointOf, updateProtectionFor } from '@fedpet/shared/secagg/round-parameters';
 import { openSealed } from '@fedpet/shared/secagg/sealed-box';
 import { SecaggServer, type SecureAggregate } from '@fedpet/shared/secagg/server-round';
@@ -33,6 +35,8 @@ export interface RunnerDeps {
   createModel(job: ExperimentJob): Promise<GlobalModel>;
   /** The hospital's worker as its last heartbeat described it (backend, GPU), if one arrived. */
   describeHospital(hospital: string): HospitalWorker | undefined;
+  /** Whether a live worker of the hospital has a GPU: undefined when none has reported yet. */
+  gpuWorkerKnown(hospital: string): boolean | undefined;
   signal: AbortSignal;
   /** Update receive buffers, reused from round to round. */
   receiveBuffers: BufferPool;
@@ -172,6 +176,7 @@ async function runRound(
       ? updateProtectionFor(spec.secureAggregation, spec.hospitals, model.parameterCount)
       : undefined;
   const protection = decided?.protection;
+  const collectorRef: { current: RoundCollector | undefined } = { current: undefined };
   const secure =
     protection?.mode === 'secagg'
       ? new SecureRound({
@@ -189,6 +194,8 @@ async function runRound(
           phaseTimeoutMs: protection.phaseTimeoutSeconds * 1000,
           logger,
           signal: deps.signal,
+          // A hospital that failed its job (or got none) will not answer: no phase waits for it.
+          isOut: (hospital) => collectorRef.current?.hasOutcome(hospital) === true,
         })
       : undefined;
   const collector = new RoundCollector({
@@ -208,6 +215,7 @@ async function runRound(
             }),
         },
   });
+  collectorRef.current = collector;
   collector.onOutcome((outcome) => {
     deps.publishProgress(fields, { event: 'hospital.reported', outcome }).catch((error: unknown) => {
       logger.warn('could not publish progress', { error });
@@ -216,15 +224,29 @@ async function runRound(
   const closeRound = deps.inbox.openRound(experimentId, round, collector, secure);
   const deadline = new Date(Date.now() + spec.roundTimeoutSeconds * 1000);
   const jobIds = new Map<string, string>();
+  const requiresGpu = spec.plan.kind !== 'exact-cox' && modelSpecOf(spec.plan).requiresGpu;
   try {
     for (const hospital of spec.hospitals) {
+      if (requiresGpu && deps.gpuWorkerKnown(hospital) === false) {
+        // Say so now rather than leave the job waiting for a GPU worker until the deadline.
+        collector.addError(
+          hospital,
+          hospital,
+          ErrorCodes.noGpuWorker,
+          `the ${spec.plan.kind} plan needs a GPU worker and ${hospital} has none (its workers report no GPU)`,
+        );
+        continue;
+      }
       const jobId = `${experimentId}.${round}.${hospital}`;
       jobIds.set(hospital, jobId);
       await withSpan(
         'round.job.enqueue',
         {
           kind: SpanKind.PRODUCER,
-          attributes: { 'fedpet.hospital': hospital, 'messaging.destination.name': `train.${hospital}` },
+          attributes: {
+            'fedpet.hospital': hospital,
+            'messaging.destination.name': trainQueueName(hospital, { gpu: requiresGpu }),
+          },
         },
         () =>
           deps.enqueueRoundJob(

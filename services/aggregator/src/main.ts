@@ -10,6 +10,7 @@ import {
 import type { NodeStatus } from '@fedpet/shared/contracts/messages';
 import { EXPERIMENTS_QUEUE, queueOptions, trainQueueName } from '@fedpet/shared/jobs/queues';
 import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
+import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
 import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
@@ -56,6 +57,8 @@ await runMain('fedpet-aggregator', async () => {
   const inbox = new UpdateInbox(logger);
   /** Latest heartbeat per hospital: what results.json reports about each site's worker. */
   const nodeStatus = new Map<string, NodeStatus>();
+  /** Every worker's last heartbeat, per hospital: which of them have a GPU. */
+  const workers = new Map<string, Map<string, { status: NodeStatus; at: number }>>();
   const updates = await consumeEnvelopes(
     bus,
     {
@@ -76,20 +79,25 @@ await runMain('fedpet-aggregator', async () => {
     async (message) => {
       const status = message.body as NodeStatus;
       nodeStatus.set(status.hospital, status);
+      const known = workers.get(status.hospital) ?? new Map();
+      if (status.state === 'stopping') known.delete(status.workerId);
+      else known.set(status.workerId, { status, at: Date.now() });
+      workers.set(status.hospital, known);
       logger.debug('node status', { status });
     },
     verified,
   );
 
   const trainQueues = new Map<string, Queue>();
-  const trainQueue = (hospital: string): Queue => {
-    let queue = trainQueues.get(hospital);
+  const trainQueue = (name: string): Queue => {
+    let queue = trainQueues.get(name);
     if (!queue) {
-      queue = new Queue(trainQueueName(hospital), queueOptions(config.redisUrl, config.namespace));
-      trainQueues.set(hospital, queue);
+      queue = new Queue(name, queueOptions(config.redisUrl, config.namespace));
+      trainQueues.set(name, queue);
     }
     return queue;
   };
+  const requiresGpu = (job: RoundJob) => job.plan.kind !== 'exact-cox' && modelSpecOf(job.plan).requiresGpu;
   const shutdown = new AbortController();
   const receiveBuffers = new BufferPool();
 
@@ -118,17 +126,23 @@ await runMain('fedpet-aggregator', async () => {
           receiveBuffers,
           putBlob: (bytes) => blobs.put(bytes),
           enqueueRoundJob: async (roundJob: RoundJob, jobId: string) => {
-            await trainQueue(roundJob.hospital).add('round', roundJob, {
-              jobId,
-              attempts: 2,
-              backoff: { type: 'exponential', delay: 1000 },
-              removeOnComplete: { age: 24 * 3600, count: 1000 },
-              removeOnFail: { age: 7 * 24 * 3600 },
-            });
+            await trainQueue(trainQueueName(roundJob.hospital, { gpu: requiresGpu(roundJob) })).add(
+              'round',
+              roundJob,
+              {
+                jobId,
+                attempts: 2,
+                backoff: { type: 'exponential', delay: 1000 },
+                removeOnComplete: { age: 24 * 3600, count: 1000 },
+                removeOnFail: { age: 7 * 24 * 3600 },
+              },
+            );
           },
           discardRoundJob: async (hospital, jobId) => {
-            const pending = await trainQueue(hospital).getJob(jobId);
-            if (pending && (await pending.isWaiting())) await pending.remove();
+            for (const gpu of [false, true]) {
+              const pending = await trainQueue(trainQueueName(hospital, { gpu })).getJob(jobId);
+              if (pending && (await pending.isWaiting())) await pending.remove();
+            }
           },
           publishProgress: (fields, progress) =>
             publish(Topics.progress(fields.experimentId), encodeMessage('progress', fields, progress)),
@@ -147,6 +161,14 @@ await runMain('fedpet-aggregator', async () => {
                 encodeMessage('secagg', fields, body),
               ),
             rejectedMessages: () => verifier.counts(),
+          },
+          gpuWorkerKnown: (hospital) => {
+            // Workers heard from in the last 5 minutes (heartbeats come every few seconds).
+            const live = [...(workers.get(hospital)?.values() ?? [])].filter(
+              (w) => Date.now() - w.at < 300_000,
+            );
+            if (live.length === 0) return undefined;
+            return live.some((w) => w.status.capabilities.gpu.available);
           },
           describeHospital: (hospital) => {
             const status = nodeStatus.get(hospital);

@@ -77,6 +77,11 @@ export class RoundCollector {
     });
   }
 
+  /** Whether the hospital's outcome for this round is already known (ok or failed). */
+  hasOutcome(hospital: string): boolean {
+    return this.outcomes.has(hospital);
+  }
+
   onOutcome(listener: (outcome: HospitalOutcome) => void): void {
     this.listeners.add(listener);
   }

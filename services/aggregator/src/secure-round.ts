@@ -15,6 +15,8 @@ export interface SecureRoundOptions {
   phaseTimeoutMs: number;
   logger: Logger;
   signal: AbortSignal;
+  /** Hospitals already out of the round (failed, or never sent a job): no phase waits for them. */
+  isOut?: (hospital: string) => boolean;
 }
 
 /** What happened in each phase, for results.json and the logs. */
@@ -139,7 +141,9 @@ export class SecureRound {
   /** Waits until nobody the current phase needs is missing, the phase times out, or the aggregator stops. */
   private async untilAnswered(): Promise<void> {
     const deadline = Date.now() + this.options.phaseTimeoutMs;
-    while (this.options.server.awaiting().length > 0) {
+    const missing = () =>
+      this.options.server.awaiting().filter((hospital) => !this.options.isOut?.(hospital));
+    while (missing().length > 0) {
       if (this.options.signal.aborted)
         throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
       const left = deadline - Date.now();

@@ -15,7 +15,11 @@ export async function removeNamespace(options: {
   namespace: string;
   hospitals: readonly string[];
 }): Promise<void> {
-  for (const name of [EXPERIMENTS_QUEUE, ...options.hospitals.map(trainQueueName)]) {
+  const trainQueues = options.hospitals.flatMap((hospital) => [
+    trainQueueName(hospital),
+    trainQueueName(hospital, { gpu: true }),
+  ]);
+  for (const name of [EXPERIMENTS_QUEUE, ...trainQueues]) {
     const queue = openQueue(name, options.redisUrl, options.namespace);
     await queue.obliterate({ force: true });
     await queue.close();

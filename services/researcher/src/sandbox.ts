@@ -182,7 +182,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     view.close();
     if (end === 'aborted') return interrupted(out, view);
     if (end instanceof Error) throw end;
-    const job = await experiments.getJob(experimentId);
+    // The failure event goes out before the job stores its results: give it a moment to finish.
+    let job = await experiments.getJob(experimentId);
+    for (let wait = 0; end.status === 'failed' && !job?.returnvalue?.results && wait < 50; wait++) {
+      await delay(100);
+      job = await experiments.getJob(experimentId);
+    }
     if (end.status === 'failed') {
       out.write(`experiment ${experimentId} failed: ${end.event.code}: ${end.event.reason}\n`);
       const resultsRef = job?.returnvalue?.results;

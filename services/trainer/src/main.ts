@@ -194,14 +194,22 @@ await runMain('fedpet-trainer', async () => {
     }
   };
 
-  const worker = new Worker(trainQueueName(config.hospital), processRoundJob, {
-    ...queueOptions(config.redisUrl, config.namespace),
-    concurrency: config.workers,
+  // Every worker pulls the hospital's queue; a GPU worker also pulls the jobs that need a GPU.
+  const queues = [
+    trainQueueName(config.hospital),
+    ...(backend.gpu.available ? [trainQueueName(config.hospital, { gpu: true })] : []),
+  ];
+  const roundWorkers = queues.map((queue) => {
+    const worker = new Worker(queue, processRoundJob, {
+      ...queueOptions(config.redisUrl, config.namespace),
+      concurrency: config.workers,
+    });
+    worker.on('error', (error) => logger.warn('round worker error', { error, queue }));
+    return worker;
   });
-  worker.on('error', (error) => logger.warn('round worker error', { error }));
-  await worker.waitUntilReady();
+  await Promise.all(roundWorkers.map((worker) => worker.waitUntilReady()));
   logger.info('trainer ready', {
-    queue: trainQueueName(config.hospital),
+    queues,
     bus: bus.kind,
     datasets: datasets.summary(),
     tracing: telemetry.exporting ? telemetry.endpoint : 'off',
@@ -211,7 +219,7 @@ await runMain('fedpet-trainer', async () => {
     logger.info('shutting down: finishing the job in hand', { signal });
     await heartbeat.setState('stopping');
     heartbeat.stop();
-    await worker.close();
+    await Promise.all(roundWorkers.map((worker) => worker.close()));
     shutdown.abort();
     await secaggMessages.close();
     await bus.deleteSubscription(secaggSubscription).catch(() => {});

@@ -2,11 +2,12 @@ import { type ConnectionOptions, Queue, type QueueOptions } from 'bullmq';
 
 /**
  * BullMQ queue names. Experiments go to one queue that aggregators pull;
- * each hospital has its own round-job queue that only its trainers pull.
+ * each hospital has its own round-job queue that all its trainers pull, and
+ * a second one for jobs that need a GPU, which only its GPU workers pull.
  */
 export const EXPERIMENTS_QUEUE = 'experiments';
-export function trainQueueName(hospital: string): string {
-  return `train.${hospital}`;
+export function trainQueueName(hospital: string, options: { gpu?: boolean } = {}): string {
+  return options.gpu ? `train.${hospital}.gpu` : `train.${hospital}`;
 }
 
 /**
