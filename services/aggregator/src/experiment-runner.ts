@@ -195,7 +195,7 @@ async function runRound(
           logger,
           signal: deps.signal,
           // A hospital that failed its job (or got none) will not answer: no phase waits for it.
-          isOut: (hospital) => collectorRef.current?.hasOutcome(hospital) === true,
+          isOut: (hospital) => collectorRef.current?.hasFailed(hospital) === true,
         })
       : undefined;
   const collector = new RoundCollector({
@@ -225,6 +225,13 @@ async function runRound(
   const deadline = new Date(Date.now() + spec.roundTimeoutSeconds * 1000);
   const jobIds = new Map<string, string>();
   const requiresGpu = spec.plan.kind !== 'exact-cox' && modelSpecOf(spec.plan).requiresGpu;
+  if (requiresGpu) {
+    // Heartbeats come every few seconds: give every hospital's workers a moment to be heard from.
+    const until = Date.now() + 15_000;
+    while (spec.hospitals.some((h) => deps.gpuWorkerKnown(h) === undefined) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
   try {
     for (const hospital of spec.hospitals) {
       if (requiresGpu && deps.gpuWorkerKnown(hospital) === false) {

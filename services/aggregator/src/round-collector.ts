@@ -77,9 +77,10 @@ export class RoundCollector {
     });
   }
 
-  /** Whether the hospital's outcome for this round is already known (ok or failed). */
-  hasOutcome(hospital: string): boolean {
-    return this.outcomes.has(hospital);
+  /** Whether the hospital already failed this round (an error, or no job): it will not answer again. */
+  hasFailed(hospital: string): boolean {
+    const outcome = this.outcomes.get(hospital);
+    return outcome !== undefined && outcome.status !== 'ok';
   }
 
   onOutcome(listener: (outcome: HospitalOutcome) => void): void {
