@@ -70,5 +70,11 @@ test: install brokers tools lint
 bench: install brokers tools
 	$(NODE) --import tsx test/bench/run-all.ts
 
+# Optional: the PyTorch peer of the training bench (docs/performance.md), in a git-ignored virtualenv.
+.PHONY: bench-peer-setup
+bench-peer-setup:
+	python3 -m venv .venv-torch
+	.venv-torch/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
+
 clean:
 	rm -rf .fedpet test/bench/results

@@ -8,6 +8,7 @@ import { runConvKernelsBench } from './conv-kernels.bench.ts';
 import { runDicomPipelineBench } from './dicom-pipeline.bench.ts';
 import { runFedAvgFoldBench } from './fedavg-fold.bench.ts';
 import { runSecureRoundBench } from './secure-round.bench.ts';
+import { runTrainingBench } from './training.bench.ts';
 import { runTransferBench } from './transfer.bench.ts';
 
 console.log(
@@ -23,3 +24,7 @@ console.log('\n(d) secure aggregation: a whole round, secure vs sealed, and the 
 await runSecureRoundBench();
 console.log('\n(e) training kernels: CNN training steps on wasm with fedpet kernels vs stock wasm and cpu');
 await runConvKernelsBench();
+console.log(
+  '\n(f) training speed: fedpet (wasm + kernels, cpu) against the same networks in PyTorch, and fedpet plans',
+);
+await runTrainingBench();
