@@ -7,7 +7,8 @@ import { dataDirectory } from './registry/dataset-command.ts';
 
 export const TRAINER_HELP = `fedpet-trainer — a hospital's training worker
 
-Pulls round jobs from its hospital's queue "train.<hospital>", trains the
+Pulls round jobs from its hospital's queue "train.<hospital>" (a GPU worker
+also pulls "train.<hospital>.gpu", the jobs of plans that need a GPU), trains the
 experiment's plan on local data with TensorFlow.js, and publishes the model
 update (chunked, SHA-256 verified): masked by secure aggregation (with 3 or
 more hospitals), else sealed to the aggregator's key. Every message it sends
