@@ -7,12 +7,12 @@ import { encodeTensors } from '../../shared/src/codec/tensor-codec.ts';
 import { encodeMessage } from '../../shared/src/contracts/frame.ts';
 import type { RoundJob } from '../../shared/src/contracts/jobs.ts';
 import type { SecaggBody } from '../../shared/src/contracts/messages.ts';
-import { createLogger } from '../../shared/src/log/logger.ts';
+import { createLogger, type Logger } from '../../shared/src/log/logger.ts';
 import { fixedPointOf, updateProtectionFor } from '../../shared/src/secagg/round-parameters.ts';
 import { openSealed } from '../../shared/src/secagg/sealed-box.ts';
 import { SecaggServer, type SecureAggregate } from '../../shared/src/secagg/server-round.ts';
 import { FrameVerifier } from '../../shared/src/security/frame-signing.ts';
-import { generateKeySet } from '../../shared/src/security/key-files.ts';
+import { generateKeySet, type KeySet } from '../../shared/src/security/key-files.ts';
 import type { Bus } from '../../shared/src/transport/bus.ts';
 import { consumeEnvelopes } from '../../shared/src/transport/consume.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
@@ -27,7 +27,7 @@ import { testUrls, uniqueNamespace } from './unique.ts';
  * verified — in one process, so tests and benchmarks can make hospitals
  * "crash" at a chosen protocol step and measure every phase.
  */
-const logger = createLogger({ service: 'secure-round-harness', level: 'error' });
+const quietLogger = createLogger({ service: 'secure-round-harness', level: 'error' });
 
 export type CrashPoint = 'offline' | 'before-share-keys' | 'before-masked-input' | 'before-unmask';
 
@@ -73,6 +73,31 @@ export interface RoundScenario {
   crashes?: Record<string, CrashPoint>;
   phaseTimeoutMs?: number;
   roundTimeoutMs?: number;
+  /** Replaces the harness's quiet logger (e.g. to read what the inbox logs). */
+  logger?: Logger;
+  /** Wraps the bus each party consumes from ('aggregator' or a hospital id), e.g. to see how every delivery settles. */
+  wrapConsumerBus?: (party: string, bus: Bus) => Bus;
+  /**
+   * Called once every consumer is up and the round is open, just before the
+   * hospitals start (e.g. to publish extra traffic while the round runs). The
+   * function it resolves to is awaited after the round, before the buses close.
+   */
+  inject?: (context: RoundInjection) => Promise<() => Promise<void>>;
+}
+
+/** What `RoundScenario.inject` gets: the round's identity, keys, verifiers and collection objects. */
+export interface RoundInjection {
+  namespace: string;
+  experimentId: string;
+  round: number;
+  ids: string[];
+  keys: KeySet;
+  /** Checks every frame on the aggregator's inputs (update, error, secagg-up). */
+  aggregatorVerifier: FrameVerifier;
+  /** Per hospital: checks every frame on its secagg-down input. */
+  hospitalVerifiers: ReadonlyMap<string, FrameVerifier>;
+  collector: RoundCollector;
+  secure: SecureRound | undefined;
 }
 
 export interface RoundOutcome {
@@ -96,6 +121,8 @@ export interface RoundOutcome {
 
 export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
   const { hospitals: n, parameters, mode } = scenario;
+  const logger = scenario.logger ?? quietLogger;
+  const consumerBus = (party: string, bus: Bus): Bus => scenario.wrapConsumerBus?.(party, bus) ?? bus;
   const crashes = scenario.crashes ?? {};
   const namespace = uniqueNamespace('round');
   const ids = Array.from({ length: n }, (_, i) => `h${i + 1}`);
@@ -127,7 +154,7 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
     const inbox = new UpdateInbox(logger);
     const verifier = new FrameVerifier({ keyOf: (sender) => hospitalKeys.get(sender) });
     await consumeEnvelopes(
-      aggregatorBus,
+      consumerBus('aggregator', aggregatorBus),
       {
         name: 'aggregator.updates',
         topics: [Topics.allUpdates, Topics.allErrors, Topics.allSecaggUp],
@@ -212,6 +239,7 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
       trace: {},
     });
     const bytesSent = ids.map(() => ({ bytes: 0 }));
+    const hospitalVerifiers = new Map<string, FrameVerifier>();
     const hospitalRuns = await Promise.all(
       keys.hospitals.map(async (hospital, index) => {
         if (crashes[hospital.id] === 'offline') return undefined;
@@ -221,20 +249,20 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
           { sender: hospital.id },
         );
         opened.push(signing);
-        const mailbox = new SecaggMailbox();
+        const mailbox = new SecaggMailbox(hospital.id);
+        const hospitalVerifier = new FrameVerifier({
+          keyOf: (s) => (s === 'aggregator' ? keys.aggregator.signing.publicKey : undefined),
+        });
+        hospitalVerifiers.set(hospital.id, hospitalVerifier);
         await consumeEnvelopes(
-          signing,
+          consumerBus(hospital.id, signing),
           { name: `${hospital.id}.secagg`, topics: [Topics.secaggDownFor(hospital.id)] },
           ['secagg'],
           logger,
           async (message) => {
             mailbox.deliver(message.header.experimentId, message.header.round, message.body as SecaggBody);
           },
-          {
-            verifier: new FrameVerifier({
-              keyOf: (s) => (s === 'aggregator' ? keys.aggregator.signing.publicKey : undefined),
-            }),
-          },
+          { verifier: hospitalVerifier },
         );
         const payload = encodeTensors([
           { name: 'w', shape: [parameters], values: hospitalValues(index, parameters) },
@@ -242,6 +270,17 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
         return { signing, mailbox, payload, index, hospital };
       }),
     );
+    const finishInjection = await scenario.inject?.({
+      namespace,
+      experimentId,
+      round,
+      ids,
+      keys,
+      aggregatorVerifier: verifier,
+      hospitalVerifiers,
+      collector,
+      secure,
+    });
     const started = performance.now();
     const running = hospitalRuns.map((ready) => {
       if (!ready) return Promise.resolve(undefined);
@@ -308,6 +347,7 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
     }
     outcome.hospitals = await settle();
     outcome.bytesSent = bytesSent.map((b) => b.bytes);
+    await finishInjection?.();
     return outcome;
   } finally {
     await opened[0]?.removeNamespace().catch(() => {});

@@ -75,7 +75,7 @@ await runMain('fedpet-trainer', async () => {
     keyOf: (sender) =>
       sender === keys.federation.aggregator.id ? keys.federation.aggregator.signing : undefined,
   });
-  const mailbox = new SecaggMailbox();
+  const mailbox = new SecaggMailbox(config.hospital);
   const secaggSubscription = `${workerId}.secagg`;
   const secaggMessages = await consumeEnvelopes(
     bus,

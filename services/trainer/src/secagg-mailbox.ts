@@ -51,6 +51,9 @@ export class SecaggSession {
 export class SecaggMailbox {
   private readonly sessions = new Map<string, SecaggSession>();
 
+  /** `hospital`: whose mailbox this is; shares addressed to anyone else are refused. */
+  constructor(private readonly hospital: string) {}
+
   open(experimentId: string, round: number): { session: SecaggSession; close(): void } {
     const key = `${experimentId}/${round}`;
     const session = new SecaggSession();
@@ -63,9 +66,22 @@ export class SecaggMailbox {
     };
   }
 
+  /**
+   * Hands a message to the round's session. Relayed shares addressed to
+   * another hospital are refused (the bus dead-letters them): the aggregator's
+   * signature does not cover the topic, so a copy of another hospital's shares
+   * republished here must not displace this hospital's own (found by fuzzing).
+   */
   deliver(experimentId: string, round: number, body: SecaggBody): boolean {
     const session = this.sessions.get(`${experimentId}/${round}`);
-    session?.push(body);
-    return session !== undefined;
+    if (!session) return false;
+    if (body.step === 'relayed-shares' && body.recipient !== this.hospital) {
+      throw new FedpetError(
+        ErrorCodes.secaggProtocolViolation,
+        `relayed shares for ${body.recipient} arrived at ${this.hospital}'s mailbox`,
+      );
+    }
+    session.push(body);
+    return true;
   }
 }

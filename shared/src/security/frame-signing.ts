@@ -205,7 +205,9 @@ export class FrameVerifier {
     }
     const now = this.#now();
     if (header.experimentId === UNSCOPED_EXPERIMENT) return this.#checkSentAt(header.sentAt, now, what);
-    const guard = this.#guardOf(header.experimentId, now);
+    // One replay window per (experiment, sender): a hospital's rounds only move its own window, so a
+    // signed frame for a far-future round cannot make every other sender's frames stale.
+    const guard = this.#guardOf(`${header.experimentId}\u0000${header.sender}`, now);
     const verdict = guard.admit({
       sender: header.sender,
       messageType: header.type,
@@ -217,7 +219,7 @@ export class FrameVerifier {
         return {
           ok: false,
           reason: 'stale-round',
-          detail: `${what} is for round ${header.round} of experiment ${header.experimentId}, which is at round ${guard.currentRound}`,
+          detail: `${what} is for round ${header.round} of experiment ${header.experimentId}, where ${header.sender} is at round ${guard.currentRound}`,
         };
       }
       if (!raw.redelivered) {
