@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { cli, runCli } from '../support/run-cli.ts';
+import { writeSmallPetCohort } from '../support/small-pet-cohort.ts';
 
 /**
  * `fedpet compare` on a small synthetic PET-CT federation: federated through
@@ -19,22 +20,7 @@ let comparison: { scores: Record<string, { cIndex: number; tdAuc365: number }>; 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'fedpet-compare-'));
   const data = join(work, 'data');
-  const synth = await runCli(cli.fedpet, [
-    'synth',
-    '--out',
-    data,
-    '--hospitals',
-    '3',
-    '--patients',
-    '14,16,18',
-    '--pet-matrix',
-    '32',
-    '--slice-mm',
-    '16',
-    '--seed',
-    '11',
-  ]);
-  assert.equal(synth.code, 0, synth.stderr);
+  await writeSmallPetCohort(data, { patients: [14, 16, 18], seed: 11 });
   const spec = parse(await readFile('examples/survival/clinical-cox.yaml', 'utf8'));
   await writeFile(
     join(work, 'experiment.yaml'),

@@ -9,6 +9,7 @@ import { connectRedis } from '../../shared/src/service/connect-redis.ts';
 import type { Bus, Subscription } from '../../shared/src/transport/bus.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
 import { cli, runCli } from '../support/run-cli.ts';
+import { writeSmallPetCohort } from '../support/small-pet-cohort.ts';
 import { testUrls, uniqueNamespace } from '../support/unique.ts';
 
 /**
@@ -38,22 +39,7 @@ let results: {
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'fedpet-e2e-pet-'));
   const data = join(work, 'data');
-  const synth = await runCli(cli.fedpet, [
-    'synth',
-    '--out',
-    data,
-    '--hospitals',
-    '2',
-    '--patients',
-    '7,9',
-    '--pet-matrix',
-    '32',
-    '--slice-mm',
-    '16',
-    '--seed',
-    '5',
-  ]);
-  assert.equal(synth.code, 0, synth.stderr);
+  await writeSmallPetCohort(data, { patients: [7, 9], seed: 5 });
   const spec = parse(await readFile('examples/demo/experiment.yaml', 'utf8'));
   await writeFile(
     join(work, 'experiment.yaml'),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { cli, runCli } from '../support/run-cli.ts';
+import { writeSmallPetCohort } from '../support/small-pet-cohort.ts';
 
 /**
  * The imaging plan end to end on CPU: synthetic DICOM → each hospital's
@@ -21,22 +22,7 @@ let results: {
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'fedpet-mip-'));
   const data = join(work, 'data');
-  const synth = await runCli(cli.fedpet, [
-    'synth',
-    '--out',
-    data,
-    '--hospitals',
-    '3',
-    '--patients',
-    '16,18,20',
-    '--pet-matrix',
-    '32',
-    '--slice-mm',
-    '16',
-    '--seed',
-    '13',
-  ]);
-  assert.equal(synth.code, 0, synth.stderr);
+  await writeSmallPetCohort(data, { patients: [16, 18, 20], seed: 13 });
   const spec = parse(await readFile('examples/survival/pet-mip-cnn.yaml', 'utf8'));
   await writeFile(
     join(work, 'experiment.yaml'),

@@ -2,10 +2,10 @@ import type { ExactCoxPlan } from '@fedpet/shared/contracts/experiment-spec';
 import type { EnvelopeFields } from '@fedpet/shared/contracts/frame';
 import type { CoxStep, ExperimentJob, ExperimentResultRef } from '@fedpet/shared/contracts/jobs';
 import { PROTOCOL_VERSION } from '@fedpet/shared/contracts/version';
+import { sumTerms } from '@fedpet/shared/cox/cox-central';
 import { fitCox } from '@fedpet/shared/cox/cox-newton';
 import { combineRiskSetSums, pooledNewtonTerms } from '@fedpet/shared/cox/cox-pooled';
 import { mergeEventTimes } from '@fedpet/shared/cox/cox-site';
-import type { NewtonTerms } from '@fedpet/shared/cox/cox-types';
 import { decodeEventTimes, decodeRiskSetSums, decodeTerms } from '@fedpet/shared/cox/cox-wire';
 import { describeError, ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { openSealed } from '@fedpet/shared/secagg/sealed-box';
@@ -131,16 +131,6 @@ export async function runExactCoxExperiment(
     } finally {
       close();
     }
-  };
-
-  const sumTerms = (parts: NewtonTerms[]): NewtonTerms => {
-    const total: NewtonTerms = { logLik: 0, gradient: new Float64Array(p), hessian: new Float64Array(p * p) };
-    for (const part of parts) {
-      total.logLik += part.logLik;
-      for (let i = 0; i < p; i++) total.gradient[i]! += part.gradient[i]!;
-      for (let i = 0; i < p * p; i++) total.hessian[i]! += part.hessian[i]!;
-    }
-    return total;
   };
 
   try {

@@ -28,6 +28,31 @@ const connectionOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** What sandbox and compare both take: a federation, an experiment, an output folder. */
+const federationRunOptions = {
+  ...connectionOptions,
+  federation: { type: 'string' },
+  experiment: { type: 'string' },
+  out: { type: 'string' },
+  'ready-timeout': { type: 'string', default: '90' },
+} as const;
+
+/** The parts of SandboxOptions and CompareOptions read from those flags. */
+function federationRun(
+  command: string,
+  values: { federation?: string; experiment?: string; out?: string; 'ready-timeout': string } & Parameters<
+    typeof common
+  >[0],
+) {
+  return {
+    federationPath: required(values.federation, '--federation', command),
+    experimentPath: required(values.experiment, '--experiment', command),
+    outDirectory: required(values.out, '--out', command),
+    readyTimeoutMs: Number(values['ready-timeout']) * 1000,
+    common: common(values),
+  };
+}
+
 await runMain('fedpet', async () => {
   const [command, ...rest] = process.argv.slice(2);
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -95,23 +120,12 @@ async function compare(
 ): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      ...connectionOptions,
-      federation: { type: 'string' },
-      experiment: { type: 'string' },
-      out: { type: 'string' },
-      'ground-truth': { type: 'string' },
-      'ready-timeout': { type: 'string', default: '90' },
-    },
+    options: { ...federationRunOptions, 'ground-truth': { type: 'string' } },
     strict: true,
   });
   return runCompare({
-    federationPath: required(values.federation, '--federation', 'compare'),
-    experimentPath: required(values.experiment, '--experiment', 'compare'),
-    outDirectory: required(values.out, '--out', 'compare'),
+    ...federationRun('compare', values),
     groundTruthPath: values['ground-truth'],
-    readyTimeoutMs: Number(values['ready-timeout']) * 1000,
-    common: common(values),
     logger,
     signal,
   });
@@ -124,24 +138,13 @@ async function sandbox(
 ): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      ...connectionOptions,
-      federation: { type: 'string' },
-      experiment: { type: 'string' },
-      out: { type: 'string' },
-      'ready-timeout': { type: 'string', default: '90' },
-      'no-secure-aggregation': { type: 'boolean' },
-    },
+    options: { ...federationRunOptions, 'no-secure-aggregation': { type: 'boolean' } },
     strict: true,
   });
   return runSandbox({
-    federationPath: required(values.federation, '--federation', 'sandbox'),
-    experimentPath: required(values.experiment, '--experiment', 'sandbox'),
-    outDirectory: required(values.out, '--out', 'sandbox'),
+    ...federationRun('sandbox', values),
     namespace: values.namespace,
     ...(values['no-secure-aggregation'] ? { secureAggregation: false } : {}),
-    readyTimeoutMs: Number(values['ready-timeout']) * 1000,
-    common: common(values),
     logger,
     signal,
   });

@@ -10,6 +10,7 @@ import {
   PET_CT_COLUMNS,
   petCtCounts,
   petCtPlanData,
+  requirePetCtColumns,
 } from '@fedpet/shared/imaging/pipeline/patient-table';
 import { loadPetCtDataset, type PetCtDataset } from '@fedpet/shared/imaging/pipeline/pet-ct-dataset';
 import type { Logger } from '@fedpet/shared/log/logger';
@@ -163,13 +164,7 @@ export async function coxRowsOf(loaded: Loaded, plan: ExactCoxPlan): Promise<Cox
     }).rows;
   }
   const wanted = [...plan.features, plan.time, plan.event];
-  const unknown = wanted.filter((name) => !(name in PET_CT_COLUMNS));
-  if (unknown.length > 0) {
-    throw new FedpetError(
-      ErrorCodes.datasetInvalid,
-      `pet-ct dataset "${loaded.name}" has no column ${unknown.map((u) => `'${u}'`).join(', ')} (it has: ${PET_CT_COLUMN_NAMES.join(', ')})`,
-    );
-  }
+  requirePetCtColumns(wanted, loaded.name);
   const x: Float64Array[] = [];
   const time: number[] = [];
   const event: number[] = [];

@@ -41,7 +41,15 @@ await runMain('fedpet-trainer', async () => {
     { service: 'trainer', level: parseLogLevel(config.logLevel) },
     { hospital: config.hospital, workerId },
   );
-  // Local checks first: a missing dataset is reported before any broker is touched.
+  // Local checks first, cheapest first: a wrong key file or a missing dataset is reported
+  // before any dataset is preprocessed or any broker is touched.
+  const keys = await loadServiceKeys({
+    identityPath: config.identityPath,
+    federationKeysPath: config.federationKeysPath,
+    role: 'hospital',
+    id: config.hospital,
+  });
+  for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
   const datasets = await DatasetRegistry.open(config.datasets, {
     store: new RegistryStore(config.dataDirectory),
     logger,
@@ -54,14 +62,6 @@ await runMain('fedpet-trainer', async () => {
   }
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
-
-  const keys = await loadServiceKeys({
-    identityPath: config.identityPath,
-    federationKeysPath: config.federationKeysPath,
-    role: 'hospital',
-    id: config.hospital,
-  });
-  for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
 
   const redis = await connectRedis(config.redisUrl);
   const rawBus = await createBus(config.busUrl, {

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { TabularMlpPlan } from '../contracts/experiment-spec.ts';
 import { ErrorCodes, FedpetError } from '../errors/fedpet-error.ts';
-import { createRng } from './random.ts';
+import {
+  concatPlanData,
+  fromTabular,
+  type PlanData,
+  selectPlanRows,
+  splitPlanData,
+} from './plans/plan-data.ts';
 
 /** Numeric rows ready for training: `features` is row-major, rows × featureCount. */
 export interface TabularData {
@@ -113,56 +119,25 @@ export async function loadTabularCsv(path: string, plan: TabularColumns): Promis
   return parseTabularCsv(text, plan, path);
 }
 
+/** PlanData back to the tabular shape (a label target, no images). */
+function toTabular(data: PlanData): TabularData {
+  return { features: data.tabular, labels: data.target, rows: data.rows, featureCount: data.tabularWidth };
+}
+
 /** The given rows, in the given order, as a new dataset. */
 export function selectRows(data: TabularData, indices: ArrayLike<number>): TabularData {
-  const width = data.featureCount;
-  const features = new Float32Array(indices.length * width);
-  const labels = new Float32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const source = indices[i]!;
-    if (!Number.isInteger(source) || source < 0 || source >= data.rows) {
-      throw new FedpetError(ErrorCodes.internal, `row index ${source} outside 0..${data.rows - 1}`);
-    }
-    features.set(data.features.subarray(source * width, (source + 1) * width), i * width);
-    labels[i] = data.labels[source]!;
-  }
-  return { features, labels, rows: indices.length, featureCount: width };
+  return toTabular(selectPlanRows(fromTabular(data), indices));
 }
 
 /** Stacks datasets with the same feature count (e.g. pooling hospitals for a central baseline). */
 export function concatTabularData(parts: readonly TabularData[]): TabularData {
-  const first = parts[0];
-  if (first === undefined)
-    throw new FedpetError(ErrorCodes.internal, 'concatTabularData needs at least one part');
-  const width = first.featureCount;
-  const rows = parts.reduce((sum, part) => {
-    if (part.featureCount !== width) {
-      throw new FedpetError(
-        ErrorCodes.datasetInvalid,
-        `cannot pool ${part.featureCount} features with ${width}`,
-      );
-    }
-    return sum + part.rows;
-  }, 0);
-  const features = new Float32Array(rows * width);
-  const labels = new Float32Array(rows);
-  let offset = 0;
-  for (const part of parts) {
-    features.set(part.features.subarray(0, part.rows * width), offset * width);
-    labels.set(part.labels.subarray(0, part.rows), offset);
-    offset += part.rows;
-  }
-  return { features, labels, rows, featureCount: width };
-}
-
-function isBinary(labels: Float32Array): boolean {
-  return labels.every((label) => label === 0 || label === 1);
+  return toTabular(concatPlanData(parts.map(fromTabular)));
 }
 
 /**
- * Deterministic train/validation split. With binary labels (stratify defaults
- * to "all labels are 0 or 1") each class contributes round(fraction × its
- * count) rows to validation, so both parts keep the class prevalence.
+ * Deterministic train/validation split (plans/plan-data.ts splitPlanData):
+ * with binary labels each class contributes round(fraction × its count) rows
+ * to validation, so both parts keep the class prevalence.
  */
 export function splitTrainValidation(
   data: TabularData,
@@ -170,28 +145,6 @@ export function splitTrainValidation(
   seed: number,
   options: { stratify?: boolean } = {},
 ): { train: TabularData; validation: TabularData } {
-  if (!(fraction >= 0 && fraction < 1)) {
-    throw new FedpetError(ErrorCodes.invalidConfig, `validation fraction must be in [0, 1), got ${fraction}`);
-  }
-  const binary = isBinary(data.labels);
-  const stratify = options.stratify ?? binary;
-  if (stratify && !binary) {
-    throw new FedpetError(ErrorCodes.invalidConfig, 'stratified split needs binary (0/1) labels');
-  }
-  const groups: number[][] = stratify ? [[], []] : [[]];
-  for (let row = 0; row < data.rows; row++) groups[stratify ? data.labels[row]! : 0]!.push(row);
-  const rng = createRng(seed);
-  const train: number[] = [];
-  const validation: number[] = [];
-  for (const group of groups) {
-    rng.shuffle(group);
-    const validationCount = Math.round(fraction * group.length);
-    validation.push(...group.slice(0, validationCount));
-    train.push(...group.slice(validationCount));
-  }
-  const ascending = (a: number, b: number): number => a - b;
-  return {
-    train: selectRows(data, train.sort(ascending)),
-    validation: selectRows(data, validation.sort(ascending)),
-  };
+  const { train, validation } = splitPlanData(fromTabular(data), fraction, seed, options);
+  return { train: toTabular(train), validation: toTabular(validation) };
 }

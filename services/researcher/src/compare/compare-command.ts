@@ -8,7 +8,7 @@ import type { Logger } from '@fedpet/shared/log/logger';
 import { selectBackend } from '@fedpet/shared/ml/backend';
 import { loadModel } from '@fedpet/shared/ml/model-export';
 import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
-import { concatPlanData } from '@fedpet/shared/ml/plans/plan-data';
+import { concatPlanData, survivalColumns } from '@fedpet/shared/ml/plans/plan-data';
 import { buildPlanModel } from '@fedpet/shared/ml/plans/plan-model';
 import { trainLocal } from '@fedpet/shared/ml/train';
 import { kaplanMeier, logRankTest } from '@fedpet/shared/survival/kaplan-meier';
@@ -182,8 +182,7 @@ function riskGroupCurves(splits: readonly HospitalSplit[], risks: readonly Float
   const sorted = [...risk].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   const group = Uint8Array.from(risk, (r) => (r >= median ? 1 : 0));
-  const time = Float64Array.from({ length: pooled.rows }, (_, i) => pooled.target[2 * i]!);
-  const event = Float64Array.from({ length: pooled.rows }, (_, i) => pooled.target[2 * i + 1]!);
+  const { time, event } = survivalColumns(pooled);
   const curve = (which: 0 | 1, label: string) => {
     const idx = [...group.keys()].filter((i) => group[i] === which);
     const km = kaplanMeier(

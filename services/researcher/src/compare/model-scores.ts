@@ -1,6 +1,6 @@
 import { rocAuc } from '@fedpet/shared/ml/metrics';
 import type { ModelSpec } from '@fedpet/shared/ml/plans/model-spec';
-import { concatPlanData, type PlanData } from '@fedpet/shared/ml/plans/plan-data';
+import { concatPlanData, survivalColumns } from '@fedpet/shared/ml/plans/plan-data';
 import { predict } from '@fedpet/shared/ml/train';
 import { concordanceIndex } from '@fedpet/shared/survival/concordance';
 import { timeDependentAuc } from '@fedpet/shared/survival/time-dependent-auc';
@@ -15,16 +15,6 @@ export interface Scores {
   tdAuc365: number;
   /** Classification plans: ROC AUC over all held-out rows. */
   auc: number;
-}
-
-function survivalOf(data: PlanData): { time: Float64Array; event: Float64Array } {
-  const time = new Float64Array(data.rows);
-  const event = new Float64Array(data.rows);
-  for (let i = 0; i < data.rows; i++) {
-    time[i] = data.target[2 * i]!;
-    event[i] = data.target[2 * i + 1]!;
-  }
-  return { time, event };
 }
 
 /** Scores risk values given per hospital (aligned with each validation split's rows). */
@@ -51,12 +41,12 @@ export function scoreRisks(
   let concordant = 0;
   let comparable = 0;
   splits.forEach((split, index) => {
-    const { time, event } = survivalOf(split.validation);
+    const { time, event } = survivalColumns(split.validation);
     const c = concordanceIndex(risks[index]!, time, event);
     concordant += c.concordant;
     comparable += c.comparable;
   });
-  const { time, event } = survivalOf(pooled);
+  const { time, event } = survivalColumns(pooled);
   return {
     cIndex: comparable > 0 ? concordant / comparable : Number.NaN,
     tdAuc182: timeDependentAuc(allRisk, time, event, 182).auc,

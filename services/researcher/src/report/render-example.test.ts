@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createRng, type Rng } from '@fedpet/shared/ml/random';
-import { chiSquareSurvival } from './distributions.ts';
+import { chiSquareSurvival } from '@fedpet/shared/survival/chi-square';
 import type { KaplanMeierGroup, ReportInput, RoundMetrics, WithheldMetric } from './report-model.ts';
 import { writeReport } from './write-report.ts';
 

@@ -1,5 +1,5 @@
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
-import { chiSquareSurvival, twoSidedNormalP } from './distributions.ts';
+import { chiSquareSurvival, normalTwoSidedP } from '@fedpet/shared/survival/chi-square';
 import { escapeHtml } from './escape-html.ts';
 import { formatIntegerRanges, formatNumber, formatP, formatPValue } from './format.ts';
 import { describeMetric } from './report-metrics.ts';
@@ -66,7 +66,7 @@ export function coxRows(model: CoxModelSummary): CoxRow[] {
       hr: model.hr[index] ?? Number.NaN,
       ci95: model.ci95[index] ?? [Number.NaN, Number.NaN],
       z,
-      p: twoSidedNormalP(z),
+      p: normalTwoSidedP(z),
     };
   });
 }
@@ -87,7 +87,7 @@ export function renderCoxModel(model: CoxModelSummary): string {
     fit[0] = `Log partial likelihood ${formatLogLik(model.logLikInitial)} at β = 0 → ${formatLogLik(model.logLik)}`;
     fit.push(
       `likelihood-ratio χ² = ${statistic.toFixed(2)} on ${df} df, ` +
-        escapeHtml(formatPValue(chiSquareSurvival(statistic, df))),
+        escapeHtml(formatPValue(df >= 1 ? chiSquareSurvival(statistic, df) : Number.NaN)),
     );
   }
   return (

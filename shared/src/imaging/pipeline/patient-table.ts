@@ -62,11 +62,15 @@ function usableRows(
   );
 }
 
-function missingColumns(names: readonly string[], datasetName: string): FedpetError {
-  return new FedpetError(
-    ErrorCodes.datasetInvalid,
-    `pet-ct dataset "${datasetName}" has no column ${names.map((u) => `'${u}'`).join(', ')} (it has: ${PET_CT_COLUMN_NAMES.join(', ')})`,
-  );
+/** Throws, naming them and the columns there are, if any of `names` is not a PET-CT column. */
+export function requirePetCtColumns(names: readonly string[], datasetName: string): void {
+  const unknown = names.filter((name) => !(name in PET_CT_COLUMNS));
+  if (unknown.length > 0) {
+    throw new FedpetError(
+      ErrorCodes.datasetInvalid,
+      `pet-ct dataset "${datasetName}" has no column ${unknown.map((u) => `'${u}'`).join(', ')} (it has: ${PET_CT_COLUMN_NAMES.join(', ')})`,
+    );
+  }
 }
 
 /** Copies one patient's image for the plan into `out` at `offset` (channels last); false when a modality is missing. */
@@ -109,8 +113,7 @@ export function petCtPlanData(
   datasetName: string,
 ): { data: PlanData; patientsLeftOut: number } {
   const wanted = columnsRead(spec);
-  const unknown = wanted.filter((name) => !(name in PET_CT_COLUMNS));
-  if (unknown.length > 0) throw missingColumns(unknown, datasetName);
+  requirePetCtColumns(wanted, datasetName);
   if (spec.target.kind === 'label' && spec.columns.includes(spec.target.column)) {
     throw new FedpetError(
       ErrorCodes.invalidSpec,

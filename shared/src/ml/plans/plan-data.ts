@@ -32,6 +32,18 @@ export function fromTabular(data: TabularData): PlanData {
   };
 }
 
+/** Time and event of every row of a survival target ([time, event] per row). */
+export function survivalColumns(data: PlanData): { time: Float64Array; event: Float64Array } {
+  if (data.targetWidth !== 2) throw new FedpetError(ErrorCodes.internal, 'not a survival target');
+  const time = new Float64Array(data.rows);
+  const event = new Float64Array(data.rows);
+  for (let i = 0; i < data.rows; i++) {
+    time[i] = data.target[2 * i]!;
+    event[i] = data.target[2 * i + 1]!;
+  }
+  return { time, event };
+}
+
 const imageSize = (data: PlanData): number => (data.imageShape ?? []).reduce((a, b) => a * b, 1);
 
 /** The given rows, in the given order. */
@@ -111,11 +123,16 @@ export function splitPlanData(
   data: PlanData,
   fraction: number,
   seed: number,
+  options: { stratify?: boolean } = {},
 ): { train: PlanData; validation: PlanData } {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new FedpetError(ErrorCodes.invalidConfig, `validation fraction must be in [0, 1), got ${fraction}`);
   }
-  const byStratum = strata(data);
+  const binary = strata(data);
+  if (options.stratify === true && !binary) {
+    throw new FedpetError(ErrorCodes.invalidConfig, 'stratified split needs binary (0/1) labels or events');
+  }
+  const byStratum = options.stratify === false ? undefined : binary;
   const groups: number[][] = byStratum ? [[], []] : [[]];
   for (let row = 0; row < data.rows; row++) groups[byStratum ? byStratum[row]! : 0]!.push(row);
   const rng = createRng(seed);

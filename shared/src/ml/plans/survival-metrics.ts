@@ -1,7 +1,7 @@
 import { concordanceIndex } from '../../survival/concordance.ts';
 import { coxNegLogPartialLikelihood } from '../../survival/cox-partial-likelihood.ts';
 import { timeDependentAuc } from '../../survival/time-dependent-auc.ts';
-import type { PlanData } from './plan-data.ts';
+import { type PlanData, survivalColumns } from './plan-data.ts';
 
 /** Survival metrics over fewer events than this are withheld: too few to mean anything, and too identifying. */
 export const MIN_EVENTS_FOR_METRICS = 5;
@@ -21,13 +21,7 @@ export function survivalMetrics(
   data: PlanData,
   ties: 'breslow' | 'efron',
 ): Record<string, number> {
-  const n = data.rows;
-  const time = new Float64Array(n);
-  const event = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    time[i] = data.target[2 * i]!;
-    event[i] = data.target[2 * i + 1]!;
-  }
+  const { time, event } = survivalColumns(data);
   const events = event.reduce((sum, value) => sum + value, 0);
   if (events < MIN_EVENTS_FOR_METRICS) return { withheldFewEvents: 1 };
   const likelihood = coxNegLogPartialLikelihood(risk, time, event, ties);
