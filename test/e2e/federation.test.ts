@@ -34,6 +34,7 @@ let spy: Subscription;
 /** Every bus message of the run, as text: envelope JSON and headers (payloads are weights). */
 const wireText: string[] = [];
 let redisKeys: string[] = [];
+let checkpointValues: string[] = [];
 let results: {
   status: string;
   rounds: {
@@ -68,6 +69,11 @@ before(async () => {
   results = JSON.parse(await readFile(join(work, 'out', 'results.json'), 'utf8'));
   const redis = await connectRedis(testUrls.redis);
   redisKeys = await redis.keys(`${namespace}:*`);
+  checkpointValues = await Promise.all(
+    redisKeys
+      .filter((key) => /:checkpoint:[a-z0-9-]+$/.test(key))
+      .map(async (key) => (await redis.get(key)) ?? ''),
+  );
   redis.disconnect();
 });
 
@@ -166,8 +172,12 @@ test('no data value leaves a trainer: not on the bus, not in any log line, not i
   for (const key of redisKeys) {
     assert.match(
       key,
-      /^e2e-[0-9a-f]+:(blob:[0-9a-f]{64}(:\d+|:meta)?|bull:[a-z0-9.-]+(:[A-Za-z0-9.-]+)*)$/,
+      /^e2e-[0-9a-f]+:(blob:[0-9a-f]{64}(:\d+|:meta)?|bull:[a-z0-9.-]+(:[A-Za-z0-9.-]+)*|checkpoint:[a-z0-9-]+(:runs|:round:\d+:updates)?)$/,
       key,
     );
   }
+  // The aggregator's checkpoint holds round records (aggregate metrics), model hashes and counters.
+  assert.equal(checkpointValues.length, 1, 'one experiment, one checkpoint');
+  for (const value of checkpointValues)
+    assert.deepEqual(leaks(value), [], 'a data value is in the checkpoint');
 });

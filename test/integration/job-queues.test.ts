@@ -23,6 +23,7 @@ function roundJob(hospital: string, round: number): RoundJob {
     kind: 'train',
     experimentId: 'exp-q',
     round,
+    attempt: 0,
     hospital,
     plan: {
       kind: 'tabular-mlp',

@@ -219,6 +219,7 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
       kind: 'train',
       experimentId,
       round,
+      attempt: 0,
       hospital,
       plan: {
         kind: 'tabular-mlp',
@@ -260,7 +261,12 @@ export async function runRound(scenario: RoundScenario): Promise<RoundOutcome> {
           ['secagg'],
           logger,
           async (message) => {
-            mailbox.deliver(message.header.experimentId, message.header.round, message.body as SecaggBody);
+            mailbox.deliver(
+              message.header.experimentId,
+              message.header.round,
+              message.body as SecaggBody,
+              message.header.attempt ?? 0,
+            );
           },
           { verifier: hospitalVerifier },
         );

@@ -28,7 +28,15 @@ Options (each also settable by the environment variable shown):
 
 Logs are JSON lines on stderr (FEDPET_LOG_LEVEL=debug|info|warn|error).
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT to export spans over OTLP/HTTP.
-SIGTERM or SIGINT: stop taking experiments, cancel the running one, exit.`;
+
+Experiments are checkpointed in Redis after every step (round opened, update
+stored, round closed, model stored): an aggregator restarted after a crash
+resumes the experiment it was running at the same round, within about 15 s,
+without counting any update twice (docs/reliability.md).
+FEDPET_BROKER_GIVE_UP_SECONDS (default 60): a broker (RabbitMQ/MQTT, Redis)
+unreachable this long is logged as an error; reconnection goes on.
+SIGTERM or SIGINT: stop taking experiments, hand the running one back to the
+queue at its checkpoint (the next aggregator resumes it), exit.`;
 
 export interface AggregatorConfig extends CommonConfig {
   concurrency: number;

@@ -46,7 +46,10 @@ export async function runExactCoxExperiment(
   const startedAt = new Date();
   const logger = deps.logger.child({ experimentId });
   const rounds: CoxRoundRecord[] = [];
-  const fields = (round: number): EnvelopeFields => ({ experimentId, round, sender: deps.sender });
+  // Exact Cox keeps no checkpoint (a fit is seconds of work): a restarted aggregator runs it
+  // again from the first Newton step, under a new attempt so the old run's jobs and answers stay apart.
+  const attempt = await deps.checkpoints.nextRun(experimentId);
+  const fields = (round: number): EnvelopeFields => ({ experimentId, round, attempt, sender: deps.sender });
   await deps.publishProgress(fields(0), {
     event: 'experiment.started',
     rounds: spec.rounds,
@@ -65,6 +68,7 @@ export async function runExactCoxExperiment(
       kind: 'cox',
       hospitals: spec.hospitals,
       parameterCount: 0,
+      attempt,
       protection: {
         mode: 'sealed',
         open: (sealed, hospital) =>
@@ -86,6 +90,7 @@ export async function runExactCoxExperiment(
             kind: 'cox',
             experimentId,
             round,
+            attempt,
             hospital,
             plan,
             dataset: spec.dataset,
@@ -97,7 +102,9 @@ export async function runExactCoxExperiment(
             cox: step,
             trace: injectTraceContext({}),
           },
-          `${experimentId}.${round}.${hospital}`,
+          attempt === 0
+            ? `${experimentId}.${round}.${hospital}`
+            : `${experimentId}.${round}.${hospital}.a${attempt}`,
         );
       }
       const report = await collector.wait(deadline, deps.signal);

@@ -19,6 +19,8 @@ export interface GlobalModel {
   readonly parameterCount: number;
   /** The current weights in the tensor codec (what trainers fetch). */
   encode(): Uint8Array;
+  /** The current weights as one flat vector (read-only: replace() swaps it). */
+  flat(): Float32Array;
   /** Makes `values` (the new FedAvg average) the current weights. */
   replace(values: Float32Array): void;
   /** model.json and weights.bin in the standard tfjs layers format. */
@@ -39,6 +41,7 @@ export async function createGlobalModel(plan: Plan, seed: number): Promise<Globa
   return {
     parameterCount: values.length,
     encode: () => encodeTensors(unflattenTensors(values, layout)),
+    flat: () => values,
     replace: (next) => {
       if (next.length !== values.length) {
         throw new Error(`new weights have ${next.length} parameters, the model ${values.length}`);

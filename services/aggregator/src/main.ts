@@ -14,6 +14,7 @@ import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
 import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
+import { watchRedisHealth } from '@fedpet/shared/service/redis-health';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
@@ -22,7 +23,8 @@ import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
 import { createBus } from '@fedpet/shared/transport/create-bus';
 import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { CheckpointStore } from './checkpoint-store.ts';
 import { AGGREGATOR_HELP, readAggregatorConfig } from './config.ts';
 import { runExperiment } from './experiment-runner.ts';
 import { createGlobalModel } from './global-model.ts';
@@ -44,17 +46,38 @@ await runMain('fedpet-aggregator', async () => {
   });
   for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
   const redis = await connectRedis(config.redisUrl);
+  // Outages are logged when they start and end; one that outlasts FEDPET_BROKER_GIVE_UP_SECONDS
+  // is an error (reconnection goes on: the experiment resumes once the broker is back).
+  const stopRedisWatch = watchRedisHealth(redis, {
+    giveUpMs: config.brokerGiveUpMs,
+    onEvent: (event) =>
+      event.type === 'unreachable'
+        ? logger.error(`Redis unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
+        : logger.warn(`redis ${event.type}`, { event }),
+  });
   const rawBus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: config.id,
-    onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
+    reconnectGiveUpMs: config.brokerGiveUpMs,
+    onEvent: (event) =>
+      event.type === 'unreachable'
+        ? logger.error(`message broker unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
+        : logger.warn(`bus ${event.type}`, { event }),
   });
   // Everything the aggregator publishes is signed; hospital messages are verified before use.
   const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.id });
   const verifier = new FrameVerifier({ keyOf: (sender) => keys.federation.hospitals.get(sender) });
   const verified = { verifier };
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
-  const inbox = new UpdateInbox(logger);
+  const checkpoints = new CheckpointStore(redis, blobs, config.namespace);
+  const inbox = new UpdateInbox(logger, {
+    // After a restart, updates for the round being resumed wait for it rather than being dropped.
+    willOpen: async (experimentId, round) => {
+      const checkpoint = await checkpoints.load(experimentId).catch(() => undefined);
+      if (checkpoint?.status !== 'running') return false;
+      return round === (checkpoint.current?.round ?? checkpoint.rounds.length + 1);
+    },
+  });
   /** Latest heartbeat per hospital: what results.json reports about each site's worker. */
   const nodeStatus = new Map<string, NodeStatus>();
   /** Every worker's last heartbeat, per hospital: which of them have a GPU. */
@@ -105,7 +128,7 @@ await runMain('fedpet-aggregator', async () => {
     await bus.publish(topic, frame, injectTraceContext({}));
   };
 
-  const processExperiment = async (job: Job): Promise<ExperimentResultRef> => {
+  const processExperiment = async (job: Job, token?: string): Promise<ExperimentResultRef> => {
     const parsed = experimentJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const reason = `experiment job ${job.id}: ${formatIssues(parsed.error.issues)}`;
@@ -113,7 +136,18 @@ await runMain('fedpet-aggregator', async () => {
       throw new UnrecoverableError(reason);
     }
     const data: ExperimentJob = parsed.data;
-    return withConsumerSpan(
+    try {
+      return await runExperimentJob(data);
+    } catch (error) {
+      if (!shutdown.signal.aborted) throw error;
+      // Shutting down: the checkpoint is stored; hand the job back so the next aggregator resumes it.
+      await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
+  };
+
+  const runExperimentJob = (data: ExperimentJob): Promise<ExperimentResultRef> =>
+    withConsumerSpan(
       'experiment.run',
       data.trace,
       { 'fedpet.experiment': data.experimentId, 'messaging.destination.name': EXPERIMENTS_QUEUE },
@@ -125,6 +159,21 @@ await runMain('fedpet-aggregator', async () => {
           signal: shutdown.signal,
           receiveBuffers,
           putBlob: (bytes) => blobs.put(bytes),
+          getBlob: (ref) => blobs.get(ref),
+          checkpoints,
+          deadLetterUpdate: async (fields, hospital, code, reason) => {
+            // The update's chunks were acknowledged when it was stored: a notice stands for it.
+            const notice = encodeMessage('error', fields, { code, reason, retryable: false, hospital });
+            await rawBus.deadLetter(
+              {
+                topic: Topics.update(fields.experimentId, hospital),
+                body: notice,
+                headers: {},
+                redelivered: false,
+              },
+              `${code}: ${reason}`,
+            );
+          },
           enqueueRoundJob: async (roundJob: RoundJob, jobId: string) => {
             await trainQueue(trainQueueName(roundJob.hospital, { gpu: requiresGpu(roundJob) })).add(
               'round',
@@ -182,11 +231,15 @@ await runMain('fedpet-aggregator', async () => {
           },
         }),
     );
-  };
 
   const worker = new Worker(EXPERIMENTS_QUEUE, processExperiment, {
     ...queueOptions(config.redisUrl, config.namespace),
     concurrency: config.concurrency,
+    // A killed aggregator's experiment is handed to the next one within ~15 s (lock expiry plus
+    // the stalled check); it resumes from its checkpoint however often that happens.
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 1000,
   });
   worker.on('failed', (job, error) => logger.error('experiment job failed', { jobId: job?.id, error }));
   worker.on('error', (error) => logger.warn('experiment worker error', { error }));
@@ -205,6 +258,7 @@ await runMain('fedpet-aggregator', async () => {
     await Promise.all([updates.close(), nodes.close()]);
     await Promise.all([...trainQueues.values()].map((queue) => queue.close()));
     await bus.close();
+    stopRedisWatch();
     redis.disconnect();
     await telemetry.shutdown();
   });

@@ -7,6 +7,8 @@ import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 
 export interface RoundReport {
   outcomes: HospitalOutcome[];
+  /** Why the round closed: everyone answered, quorum plus grace, or the deadline. */
+  closedBy: 'all-answered' | 'grace' | 'deadline';
   /** Exact-Cox rounds: each answering hospital's opened payload. */
   payloads: Map<string, Uint8Array>;
   /** The weighted average, or undefined for evaluation rounds or when nobody answered. */
@@ -27,6 +29,28 @@ export type CollectorProtection =
 
 const ENCODING_OF = { plain: 'float32', sealed: 'sealed', secagg: 'secagg-masked' } as const;
 
+/**
+ * Where a round's complete (still sealed) training updates are kept until the
+ * round closes: Redis in the aggregator (checkpoint-store.ts), so a restarted
+ * aggregator finds them. `save` resolves once the update is durable; it
+ * answers 'duplicate' when the hospital already has one stored.
+ */
+export interface UpdateStore {
+  save(update: StoredUpdateMeta, bytes: Buffer): Promise<'stored' | 'duplicate'>;
+  load(hospital: string): Promise<Buffer>;
+}
+
+/** What is kept beside a stored update's bytes. */
+export interface StoredUpdateMeta {
+  hospital: string;
+  updateId: string;
+  attempt: number;
+  numSamples: number;
+  metrics: Record<string, number>;
+  /** L2 distance of the update to the round's global model (or its norm without one). */
+  distance: number;
+}
+
 interface Expected {
   kind: 'train' | 'evaluate' | 'cox';
   hospitals: readonly string[];
@@ -34,6 +58,29 @@ interface Expected {
   parameterCount: number;
   /** Training rounds: how updates are protected (default plain). */
   protection?: CollectorProtection;
+  /**
+   * Training rounds with plain or sealed updates: keep each complete update
+   * here and fold them all when the round closes, in hospital order, so the
+   * average does not depend on arrival order and survives a restart.
+   * Without a store, updates are folded as they arrive (in memory only).
+   */
+  store?: UpdateStore;
+  /** The round's global model, flat: updates' distances are measured from it. */
+  reference?: Float32Array;
+  /** Reject updates farther than this many times the median distance (0: off; needs 3+ updates). */
+  normRatio?: number;
+  /** This run of the round (envelope attempt); default 0. */
+  attempt?: number;
+  /** Quorum and grace: once `quorum` hospitals answered, close after `graceMs`. */
+  quorum?: number;
+  graceMs?: number;
+}
+
+/** What the collector rejected or ignored, for results.json's reliability counters. */
+export interface CollectorCounters {
+  duplicates: number;
+  rejected: number;
+  staleAttempts: number;
 }
 
 /**
@@ -55,6 +102,15 @@ export class RoundCollector {
   private inboxInUse: ArrayBufferLike | undefined;
   private readonly protection: CollectorProtection;
   private readonly payloads = new Map<string, Uint8Array>();
+  /** Hospitals whose complete update is being stored right now: later copies are duplicates. */
+  private readonly storing = new Set<string>();
+  /** Stored updates (durable mode), folded when the round closes. */
+  private readonly stored = new Map<string, StoredUpdateMeta>();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private closedBy: RoundReport['closedBy'] = 'deadline';
+  private closed = false;
+  readonly counters: CollectorCounters = { duplicates: 0, rejected: 0, staleAttempts: 0 };
+  private readonly attempt: number;
 
   constructor(
     private readonly expected: Expected,
@@ -62,6 +118,7 @@ export class RoundCollector {
     private readonly pool: BufferPool = new BufferPool(),
   ) {
     this.protection = expected.protection ?? { mode: 'plain' };
+    this.attempt = expected.attempt ?? 0;
     const folding = expected.kind === 'train' && this.protection.mode !== 'secagg';
     this.accumulator = folding ? new FedAvgAccumulator(expected.parameterCount) : undefined;
     this.maxUpdateBytes =
@@ -83,12 +140,29 @@ export class RoundCollector {
     return outcome !== undefined && outcome.status !== 'ok';
   }
 
+  /** Whether the hospital already has an outcome (stored update, error, exclusion). */
+  hasAnswered(hospital: string): boolean {
+    return this.outcomes.has(hospital);
+  }
+
   onOutcome(listener: (outcome: HospitalOutcome) => void): void {
     this.listeners.add(listener);
   }
 
-  /** Handles one update chunk; throws a non-retryable FedpetError for anything invalid. */
-  addChunk(sender: string, body: UpdateBody, payload: Buffer): void {
+  /** Whether a message of this attempt may count: secure rounds take only their own attempt's. */
+  private acceptsAttempt(attempt: number): boolean {
+    if (attempt > this.attempt) return false;
+    // Plain and sealed updates (and evaluations) of an earlier attempt were made from the same
+    // global model: as good as this attempt's. Masked ones belong to the old protocol run.
+    return attempt === this.attempt || this.protection.mode !== 'secagg';
+  }
+
+  /**
+   * Handles one update chunk; throws a non-retryable FedpetError for anything
+   * invalid. Resolves once a complete update is counted (stored first, in
+   * durable mode), so the message is acknowledged only after that.
+   */
+  async addChunk(sender: string, body: UpdateBody, payload: Buffer, attempt = 0): Promise<void> {
     this.checkSender(sender, body.hospital);
     if (body.kind !== this.expected.kind) {
       throw new FedpetError(
@@ -96,7 +170,15 @@ export class RoundCollector {
         `${body.hospital}: ${body.kind} update in a ${this.expected.kind} round`,
       );
     }
-    if (this.outcomes.has(body.hospital)) return; // duplicate or late redelivery: already counted
+    if (!this.acceptsAttempt(attempt)) {
+      if (body.payload.index === body.payload.count - 1) this.counters.staleAttempts++; // once per update
+      return;
+    }
+    if (this.outcomes.has(body.hospital) || this.storing.has(body.hospital)) {
+      // A redelivery, a retried job's second update or a copy: already counted once.
+      if (body.payload.index === body.payload.count - 1) this.counters.duplicates++;
+      return;
+    }
     const encoding = body.encoding ?? 'float32';
     if (body.kind !== 'evaluate' && encoding !== ENCODING_OF[this.protection.mode]) {
       const error = new FedpetError(
@@ -120,10 +202,15 @@ export class RoundCollector {
       complete = assembler.add({ ...body.payload, data: payload });
     } catch (error) {
       this.drop(body.updateId, assembler);
+      this.counters.rejected++;
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
     }
     if (!complete) return;
+    if (this.expected.store && this.expected.kind === 'train' && this.protection.mode !== 'secagg') {
+      await this.storeComplete(body, attempt, assembler);
+      return;
+    }
     try {
       if (this.expected.kind === 'train' && this.protection.mode === 'secagg') {
         this.foldMasked(body, assembler.result());
@@ -137,24 +224,12 @@ export class RoundCollector {
         const received = assembler.result();
         const plain =
           this.protection.mode === 'sealed' ? this.protection.open(received, body.hospital) : received;
-        const flat = decodeFlat(plain).values;
-        if (flat.length !== this.expected.parameterCount) {
-          throw new FedpetError(
-            ErrorCodes.invalidMessage,
-            `${body.hospital}: update has ${flat.length} parameters, the model has ${this.expected.parameterCount}`,
-          );
-        }
-        if (body.numSamples <= 0) {
-          throw new FedpetError(
-            ErrorCodes.invalidMessage,
-            `${body.hospital}: training update with no samples`,
-          );
-        }
-        this.accumulator.add(flat, body.numSamples);
+        this.accumulator.add(this.checkedWeights(body.hospital, plain, body.numSamples), body.numSamples);
       } else {
         assembler.result(); // evaluation answers carry no tensors; still verify the (empty) payload
       }
     } catch (error) {
+      this.counters.rejected++;
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
     } finally {
@@ -165,6 +240,83 @@ export class RoundCollector {
       status: 'ok',
       numSamples: body.numSamples,
       metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
+    });
+  }
+
+  /** The update's weights after the checks every fold needs: shape, samples. (Finiteness: FedAvgAccumulator.add.) */
+  private checkedWeights(hospital: string, plain: Uint8Array, numSamples: number): Float32Array {
+    const flat = decodeFlat(plain).values;
+    if (flat.length !== this.expected.parameterCount) {
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `${hospital}: update has ${flat.length} parameters, the model has ${this.expected.parameterCount}`,
+      );
+    }
+    if (numSamples <= 0) {
+      throw new FedpetError(ErrorCodes.invalidMessage, `${hospital}: training update with no samples`);
+    }
+    return flat;
+  }
+
+  /**
+   * Durable mode: a complete update is opened and checked (shape, samples,
+   * finite values, its distance to the global model), then its received bytes
+   * are stored; only then is it counted. Nothing is folded until the round
+   * closes, so a rejected update never touches the sums.
+   */
+  private async storeComplete(body: UpdateBody, attempt: number, assembler: ChunkAssembler): Promise<void> {
+    const store = this.expected.store!;
+    let meta: StoredUpdateMeta;
+    try {
+      const received = assembler.result();
+      const plain =
+        this.protection.mode === 'sealed' ? this.protection.open(received, body.hospital) : received;
+      const flat = this.checkedWeights(body.hospital, plain, body.numSamples);
+      meta = {
+        hospital: body.hospital,
+        updateId: body.updateId,
+        attempt,
+        numSamples: body.numSamples,
+        metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
+        distance: distanceOf(body.hospital, flat, this.expected.reference),
+      };
+    } catch (error) {
+      this.drop(body.updateId, assembler);
+      this.counters.rejected++;
+      this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
+      throw error;
+    }
+    this.storing.add(body.hospital);
+    try {
+      // The received bytes (sealed ones stay sealed at rest), not the opened weights.
+      const saved = await store.save(meta, assembler.result());
+      if (saved === 'duplicate') this.counters.duplicates++;
+      if (this.closed) return; // the round closed while Redis was slow: the update is late
+      this.stored.set(body.hospital, meta);
+      this.record({
+        hospital: body.hospital,
+        status: 'ok',
+        numSamples: meta.numSamples,
+        metrics: meta.metrics,
+      });
+    } finally {
+      this.storing.delete(body.hospital);
+      this.drop(body.updateId, assembler);
+    }
+  }
+
+  /**
+   * Counts an update stored before a restart (durable mode) as if it had
+   * just arrived: it is folded at close with the others.
+   */
+  restore(meta: StoredUpdateMeta): void {
+    if (!this.expected.hospitals.includes(meta.hospital) || this.outcomes.has(meta.hospital)) return;
+    this.stored.set(meta.hospital, meta);
+    this.record({
+      hospital: meta.hospital,
+      status: 'ok',
+      numSamples: meta.numSamples,
+      metrics: meta.metrics,
     });
   }
 
@@ -194,11 +346,21 @@ export class RoundCollector {
     bytes.fill(0);
   }
 
-  /** A hospital reported that it could not do the job. */
-  addError(sender: string, hospital: string, code: string, reason: string): void {
+  /** A hospital reported that it could not do the job (an error of another attempt does not count). */
+  addError(sender: string, hospital: string, code: string, reason: string, attempt = this.attempt): void {
     this.checkSender(sender, hospital);
-    if (this.outcomes.has(hospital)) return;
+    if (attempt !== this.attempt) {
+      this.counters.staleAttempts++;
+      return;
+    }
+    if (this.outcomes.has(hospital) || this.storing.has(hospital)) return;
     this.record({ hospital, status: 'failed', code, reason });
+  }
+
+  /** A hospital the runner does not ask this round (excluded): recorded up front. */
+  addExcluded(hospital: string, reason: string): void {
+    if (this.outcomes.has(hospital)) return;
+    this.record({ hospital, status: 'excluded', code: ErrorCodes.hospitalExcluded, reason });
   }
 
   /** Resolves when every hospital answered, or at the deadline (missing ones then count as failed). */
@@ -215,27 +377,90 @@ export class RoundCollector {
     });
     await Promise.race([this.done, timeout, aborted]);
     clearTimeout(timer);
+    clearTimeout(this.graceTimer);
     if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
+    this.closed = true;
+    const closedBy = this.closedBy;
     for (const hospital of this.expected.hospitals) {
-      if (!this.outcomes.has(hospital)) {
-        this.record({
-          hospital,
-          status: 'failed',
-          code: ErrorCodes.roundTimeout,
-          reason: `no answer before the round deadline ${deadline.toISOString()}`,
-        });
-      }
+      if (this.outcomes.has(hospital)) continue;
+      this.record(
+        closedBy === 'grace'
+          ? {
+              hospital,
+              status: 'late',
+              code: ErrorCodes.lateUpdate,
+              reason: `still working when the round closed (quorum of ${this.expected.quorum} plus ${Math.round((this.expected.graceMs ?? 0) / 1000)} s grace); its update will be dropped`,
+            }
+          : {
+              hospital,
+              status: 'failed',
+              code: ErrorCodes.roundTimeout,
+              reason: `no answer before the round deadline ${deadline.toISOString()}`,
+            },
+      );
     }
     for (const [updateId, assembler] of this.assemblers) this.drop(updateId, assembler);
+    if (this.stored.size > 0) await this.foldStored();
     const outcomes = this.expected.hospitals.map((hospital) => this.outcomes.get(hospital)!);
     const accumulator = this.accumulator;
     const folded = accumulator !== undefined && accumulator.count > 0;
     return {
       outcomes,
+      closedBy,
       payloads: this.payloads,
       average: folded ? accumulator.finish() : undefined,
-      totalSamples: outcomes.reduce((sum, outcome) => sum + (outcome.numSamples ?? 0), 0),
+      totalSamples: outcomes.reduce(
+        (sum, outcome) => sum + (outcome.status === 'ok' ? (outcome.numSamples ?? 0) : 0),
+        0,
+      ),
     };
+  }
+
+  /**
+   * Durable mode, at close: updates whose distance is far outside the
+   * round's (normRatio × the median, with 3 or more updates) are rejected;
+   * the rest are loaded and folded in hospital order, so the float32 sums do
+   * not depend on arrival order: a restarted or replayed round gives the same
+   * model bit for bit.
+   */
+  private async foldStored(): Promise<void> {
+    const ratio = this.expected.normRatio ?? 0;
+    const entries = [...this.stored.values()].sort((a, b) => (a.hospital < b.hospital ? -1 : 1));
+    const outliers = new Map<string, string>();
+    if (ratio > 0 && entries.length >= 3) {
+      const median = medianOf(entries.map((entry) => entry.distance));
+      for (const entry of entries) {
+        if (entry.distance > ratio * Math.max(median, 1e-12)) {
+          outliers.set(
+            entry.hospital,
+            `update distance ${entry.distance.toPrecision(4)} to the global model is above ${ratio} × the round's median ${median.toPrecision(4)}`,
+          );
+        }
+      }
+    }
+    for (const entry of entries) {
+      const outlier = outliers.get(entry.hospital);
+      if (outlier !== undefined) {
+        this.counters.rejected++;
+        this.outcomes.set(entry.hospital, {
+          hospital: entry.hospital,
+          status: 'failed',
+          code: ErrorCodes.updateNormOutOfBounds,
+          reason: `${entry.hospital}: ${outlier}`,
+        });
+        for (const listener of this.listeners) listener(this.outcomes.get(entry.hospital)!);
+        continue;
+      }
+      const received = await this.expected.store!.load(entry.hospital);
+      const plain =
+        this.protection.mode === 'sealed' ? this.protection.open(received, entry.hospital) : received;
+      this.accumulator!.add(this.checkedWeights(entry.hospital, plain, entry.numSamples), entry.numSamples);
+    }
+  }
+
+  /** The stored updates' descriptions (durable mode): who was folded or rejected at close. */
+  storedUpdates(): StoredUpdateMeta[] {
+    return [...this.stored.values()];
   }
 
   /**
@@ -278,8 +503,46 @@ export class RoundCollector {
     if (this.outcomes.has(outcome.hospital)) return;
     this.outcomes.set(outcome.hospital, outcome);
     for (const listener of this.listeners) listener(outcome);
-    if (this.outcomes.size === this.expected.hospitals.length) this.settle?.();
+    if (this.outcomes.size === this.expected.hospitals.length) {
+      this.closedBy = 'all-answered';
+      this.settle?.();
+      return;
+    }
+    const { quorum, graceMs } = this.expected;
+    if (quorum !== undefined && graceMs !== undefined && !this.graceTimer) {
+      const answered = [...this.outcomes.values()].filter((o) => o.status === 'ok').length;
+      if (answered >= quorum) {
+        // Stragglers get graceMs more; then the round closes without them.
+        this.graceTimer = setTimeout(() => {
+          this.closedBy = 'grace';
+          this.settle?.();
+        }, graceMs);
+      }
+    }
   }
+}
+
+/** L2 distance of an update to the reference model (its norm without one); non-finite values are refused. */
+function distanceOf(hospital: string, values: Float32Array, reference: Float32Array | undefined): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (!Number.isFinite(value)) {
+      throw new FedpetError(
+        ErrorCodes.invalidMessage,
+        `${hospital}: update has non-finite value ${value} at index ${i}`,
+      );
+    }
+    const d = reference ? value - reference[i]! : value;
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function codeAndReason(error: unknown): { code: string; reason: string } {

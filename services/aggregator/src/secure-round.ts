@@ -16,7 +16,10 @@ export interface SecureRoundOptions {
   logger: Logger;
   signal: AbortSignal;
   /** Hospitals already out of the round (failed, or never sent a job): no phase waits for them. */
-  isOut?: (hospital: string) => boolean;
+  isOut?: (
+    hospital: string,
+  ) => boolean /** This run of the round (envelope attempt): messages of another attempt are not its own. */;
+  attempt?: number;
 }
 
 /** What happened in each phase, for results.json and the logs. */
@@ -45,6 +48,10 @@ export class SecureRound {
   readonly trace: SecureRoundTrace = { phasesMs: {}, advertised: [], shared: [], survivors: [], dropped: [] };
 
   constructor(private readonly options: SecureRoundOptions) {}
+
+  get attempt(): number {
+    return this.options.attempt ?? 0;
+  }
 
   /** A hospital's protocol message (from the inbox, signature already checked). Throws on a violation. */
   handle(sender: string, body: SecaggBody): void {

@@ -16,6 +16,7 @@ Commands:
             with the oracle; writes comparison.json and report.html
   submit    post an experiment to a running federation, optionally watch it
   results   fetch results.json and the trained model of an experiment
+  resume    start a new experiment from a stored round of an earlier one
   synth     write a synthetic PET-CT (DICOM + clinical) or tabular cohort and
             its federation file
   keys      generate the federation's identity keys (Ed25519 signing keys
@@ -72,6 +73,16 @@ Exit status: 0 completed, 1 failed, 2 bad input, 130 interrupted.`,
 Posts the experiment to the "experiments" queue of a running federation and
 prints its id. --watch follows its progress until it ends; --out also writes
 results.json and the model there (implies --watch).
+
+${connection}`,
+  resume: `fedpet resume <experiment-id> --from-round <n> [--rounds <m>] [--watch] [--out <dir>]
+
+Posts a new experiment that starts from the global model the earlier
+experiment (finished, failed or cancelled) had after round <n> (0: its initial
+model), with the same spec; --rounds sets the new total (default: the same).
+Rounds 1..n and their hospital outcomes are copied into the new results.json.
+The aggregator keeps every round's model while the experiment's checkpoint
+exists; prints the new experiment's id.
 
 ${connection}`,
   results: `fedpet results <experiment-id> --out <dir>

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
 import { ConfigReader, readCommonConfig } from '@fedpet/shared/config/env-reader';
+import type { ExperimentSpec } from '@fedpet/shared/contracts/experiment-spec';
+import type { ExperimentJob } from '@fedpet/shared/contracts/jobs';
 import { loadExperimentSpec } from '@fedpet/shared/contracts/spec-loader';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
 import { EXPERIMENTS_QUEUE, openQueue } from '@fedpet/shared/jobs/queues';
@@ -85,6 +87,8 @@ await runMain('fedpet', async () => {
         return await submit(rest, logger, interrupt.signal);
       case 'results':
         return await results(rest);
+      case 'resume':
+        return await resume(rest, logger, interrupt.signal);
       case 'synth':
         return await synth(rest);
       case 'keys':
@@ -163,6 +167,90 @@ async function submit(
   });
   const specPath = required(positionals[0], '<experiment.yaml>', 'submit');
   const spec = await loadExperimentSpec(specPath);
+  return postExperiment(spec, undefined, values, logger, signal);
+}
+
+/**
+ * fedpet resume <experiment-id> --from-round N: a new experiment that starts
+ * from the global model the earlier one had after round N (its checkpoint in
+ * Redis), with the same spec (or more rounds).
+ */
+async function resume(
+  args: string[],
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      ...connectionOptions,
+      'from-round': { type: 'string' },
+      rounds: { type: 'string' },
+      watch: { type: 'boolean' },
+      out: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const sourceId = required(positionals[0], '<experiment-id>', 'resume');
+  const fromRound = wholeNumber(required(values['from-round'], '--from-round', 'resume'), '--from-round');
+  const config = common(values);
+  const queue = openQueue(EXPERIMENTS_QUEUE, config.redisUrl, config.namespace);
+  const redis = await connectRedis(config.redisUrl);
+  let spec: ExperimentSpec;
+  try {
+    const job = await queue.getJob(sourceId);
+    const raw = await redis.get(`${config.namespace}:checkpoint:${sourceId}`);
+    if (!job || raw === null) {
+      throw new FedpetError(
+        ErrorCodes.invalidConfig,
+        `resume: no stored experiment "${sourceId}" in namespace ${config.namespace}`,
+      );
+    }
+    const stored = (JSON.parse(raw) as { models: unknown[] }).models.length - 1;
+    if (fromRound > stored) {
+      throw new FedpetError(
+        ErrorCodes.invalidConfig,
+        `resume: ${sourceId} has stored models up to round ${stored}; --from-round ${fromRound} is past them`,
+      );
+    }
+    spec = (job.data as ExperimentJob).spec;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+  const rounds = values.rounds === undefined ? spec.rounds : wholeNumber(values.rounds, '--rounds');
+  if (rounds < fromRound) {
+    throw new FedpetError(
+      ErrorCodes.invalidConfig,
+      `resume: --rounds ${rounds} is below --from-round ${fromRound}`,
+    );
+  }
+  return postExperiment(
+    { ...spec, rounds },
+    { experimentId: sourceId, round: fromRound },
+    values,
+    logger,
+    signal,
+  );
+}
+
+function wholeNumber(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new FedpetError(ErrorCodes.invalidConfig, `${flag} must be a whole number, got "${text}"`);
+  }
+  return value;
+}
+
+/** Posts an experiment job; with --watch or --out follows it to the end and writes its results. */
+async function postExperiment(
+  spec: ExperimentSpec,
+  resumeFrom: ExperimentJob['resumeFrom'],
+  values: { bus?: string; redis?: string; namespace?: string; watch?: boolean; out?: string },
+  logger: ReturnType<typeof createLogger>,
+  signal: AbortSignal,
+): Promise<number> {
   const config = common(values);
   const experimentId = newExperimentId(spec);
   const queue = openQueue(EXPERIMENTS_QUEUE, config.redisUrl, config.namespace);
@@ -176,7 +264,9 @@ async function submit(
     const watch = bus
       ? await watchProgress(bus, experimentId, logger, (event, round) => view.show(event, round))
       : undefined;
-    await submitExperiment(queue, spec, experimentId);
+    await submitExperiment(queue, spec, experimentId, resumeFrom);
+    if (resumeFrom)
+      process.stdout.write(`resuming ${resumeFrom.experimentId} from round ${resumeFrom.round} as: `);
     process.stdout.write(`${experimentId}\n`);
     if (!watch) return 0;
     try {

@@ -118,6 +118,14 @@ export function createProgressView(
           header = `${experimentId}: failed`;
           note(`${experimentId} failed: ${event.code}: ${event.reason}`);
           break;
+        case 'experiment.resumed': {
+          const kept =
+            event.keptUpdates.length > 0 ? `, updates kept from ${event.keptUpdates.join(', ')}` : '';
+          note(
+            `${experimentId}: the aggregator restarted; resuming ${roundLabel(event.round, rounds)} (attempt ${event.attempt}${kept})`,
+          );
+          break;
+        }
       }
     },
     close() {

@@ -19,6 +19,7 @@ export async function submitExperiment(
   queue: Queue,
   spec: ExperimentSpec,
   experimentId: string,
+  resumeFrom?: ExperimentJob['resumeFrom'],
 ): Promise<void> {
   await withProducerSpan(
     'experiment.submit',
@@ -29,6 +30,7 @@ export async function submitExperiment(
         experimentId,
         spec,
         submittedAt: new Date().toISOString(),
+        ...(resumeFrom ? { resumeFrom } : {}),
         trace,
       };
       await queue.add('experiment', job, {

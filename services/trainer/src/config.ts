@@ -44,7 +44,12 @@ Options (each also settable by the environment variable shown):
 
 Backends are tried in the order tfjs-node-gpu, tfjs-node, wasm, cpu; the
 chosen one is logged and reported in node status. Logs are JSON lines on
-stderr; set OTEL_EXPORTER_OTLP_ENDPOINT to export traces.`;
+stderr; set OTEL_EXPORTER_OTLP_ENDPOINT to export traces.
+FEDPET_BROKER_GIVE_UP_SECONDS (default 60): a broker (RabbitMQ/MQTT, Redis)
+unreachable this long is logged as an error; reconnection goes on.
+SIGTERM or SIGINT: take no new job, finish the one in hand, exit. A worker
+killed mid-job leaves it to stall: BullMQ hands it to another worker of the
+hospital (or this one, restarted) within about a minute.`;
 
 export interface DatasetConfig {
   name: string;

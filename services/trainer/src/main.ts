@@ -10,6 +10,7 @@ import { selectBackend } from '@fedpet/shared/ml/backend';
 import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
 import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
 import { connectRedis } from '@fedpet/shared/service/connect-redis';
+import { watchRedisHealth } from '@fedpet/shared/service/redis-health';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
@@ -64,10 +65,23 @@ await runMain('fedpet-trainer', async () => {
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
 
   const redis = await connectRedis(config.redisUrl);
+  // Outages are logged when they start and end; one that outlasts FEDPET_BROKER_GIVE_UP_SECONDS
+  // is an error (reconnection goes on: the experiment resumes once the broker is back).
+  const stopRedisWatch = watchRedisHealth(redis, {
+    giveUpMs: config.brokerGiveUpMs,
+    onEvent: (event) =>
+      event.type === 'unreachable'
+        ? logger.error(`Redis unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
+        : logger.warn(`redis ${event.type}`, { event }),
+  });
   const rawBus = await createBus(config.busUrl, {
     namespace: config.namespace,
     clientName: workerId,
-    onEvent: (event) => logger.warn(`bus ${event.type}`, { event }),
+    reconnectGiveUpMs: config.brokerGiveUpMs,
+    onEvent: (event) =>
+      event.type === 'unreachable'
+        ? logger.error(`message broker unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
+        : logger.warn(`bus ${event.type}`, { event }),
   });
   // Every message this hospital sends is signed; only the aggregator's messages are accepted.
   const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.hospital });
@@ -83,7 +97,12 @@ await runMain('fedpet-trainer', async () => {
     ['secagg'],
     logger,
     async (message) => {
-      mailbox.deliver(message.header.experimentId, message.header.round, message.body as SecaggBody);
+      mailbox.deliver(
+        message.header.experimentId,
+        message.header.round,
+        message.body as SecaggBody,
+        message.header.attempt ?? 0,
+      );
     },
     { verifier },
   );
@@ -111,7 +130,12 @@ await runMain('fedpet-trainer', async () => {
       throw new UnrecoverableError(reason);
     }
     const roundJob = parsed.data;
-    const fields = { experimentId: roundJob.experimentId, round: roundJob.round, sender: config.hospital };
+    const fields = {
+      experimentId: roundJob.experimentId,
+      round: roundJob.round,
+      attempt: roundJob.attempt,
+      sender: config.hospital,
+    };
     if (++active === 1) await heartbeat.setState('busy');
     try {
       return await withConsumerSpan(
@@ -224,6 +248,7 @@ await runMain('fedpet-trainer', async () => {
     await secaggMessages.close();
     await bus.deleteSubscription(secaggSubscription).catch(() => {});
     await bus.close();
+    stopRedisWatch();
     redis.disconnect();
     await telemetry.shutdown();
   });

@@ -50,13 +50,21 @@ export class SecaggSession {
  */
 export class SecaggMailbox {
   private readonly sessions = new Map<string, SecaggSession>();
+  /** Aborts for sessions not open yet (a restarted round's old job still queued here): applied on open. */
+  private readonly earlyAborts = new Map<string, SecaggBody>();
 
   /** `hospital`: whose mailbox this is; shares addressed to anyone else are refused. */
   constructor(private readonly hospital: string) {}
 
-  open(experimentId: string, round: number): { session: SecaggSession; close(): void } {
-    const key = `${experimentId}/${round}`;
+  /** One session per run of a round: `attempt` separates a restarted round's run from the old one. */
+  open(experimentId: string, round: number, attempt = 0): { session: SecaggSession; close(): void } {
+    const key = `${experimentId}/${round}/${attempt}`;
     const session = new SecaggSession();
+    const early = this.earlyAborts.get(key);
+    if (early) {
+      this.earlyAborts.delete(key);
+      session.push(early);
+    }
     this.sessions.set(key, session);
     return {
       session,
@@ -72,9 +80,17 @@ export class SecaggMailbox {
    * signature does not cover the topic, so a copy of another hospital's shares
    * republished here must not displace this hospital's own (found by fuzzing).
    */
-  deliver(experimentId: string, round: number, body: SecaggBody): boolean {
-    const session = this.sessions.get(`${experimentId}/${round}`);
-    if (!session) return false;
+  deliver(experimentId: string, round: number, body: SecaggBody, attempt = 0): boolean {
+    const key = `${experimentId}/${round}/${attempt}`;
+    const session = this.sessions.get(key);
+    if (!session) {
+      if (body.step === 'abort') {
+        // Bounded: only the latest few matter (a job of that run may still be waiting in the queue).
+        if (this.earlyAborts.size >= 64) this.earlyAborts.delete(this.earlyAborts.keys().next().value!);
+        this.earlyAborts.set(key, body);
+      }
+      return false;
+    }
     if (body.step === 'relayed-shares' && body.recipient !== this.hospital) {
       throw new FedpetError(
         ErrorCodes.secaggProtocolViolation,

@@ -120,7 +120,7 @@ async function runSecureRound(
     parameterCount: protection.parameterCount,
     fixedPoint: fixedPointOf(protection),
   });
-  const { session, close } = deps.mailbox.open(job.experimentId, job.round);
+  const { session, close } = deps.mailbox.open(job.experimentId, job.round, job.attempt);
   const send = (message: WireSecaggMessage) =>
     deps.bus.publish(
       Topics.secaggUp(job.experimentId, deps.hospital),

@@ -69,6 +69,8 @@ export interface CommonConfig {
   redisUrl: string;
   namespace: string;
   logLevel: string;
+  /** A broker unreachable this long is reported as an error (reconnection goes on). */
+  brokerGiveUpMs: number;
 }
 
 export function readCommonConfig(
@@ -90,5 +92,6 @@ export function readCommonConfig(
       'lowercase letters, digits and dashes',
     ),
     logLevel: reader.string('FEDPET_LOG_LEVEL', 'info'),
+    brokerGiveUpMs: reader.integer('FEDPET_BROKER_GIVE_UP_SECONDS', 60, 1, 86400) * 1000,
   };
 }

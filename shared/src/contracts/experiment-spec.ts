@@ -177,7 +177,23 @@ export const experimentSpecSchema = z
     seed: z.number().int().nonnegative().default(0),
     validationFraction: z.number().min(0).max(0.9).default(0.2),
     roundTimeoutSeconds: z.number().positive().max(86400).default(600),
+    /** Quorum: a round with fewer answering hospitals fails the experiment (default 1). */
     minHospitals: z.number().int().min(1).optional(),
+    /**
+     * Stragglers: once minHospitals answered, wait this long for the others,
+     * then close the round; later updates are dropped as late. Absent: wait
+     * for everyone until roundTimeoutSeconds.
+     */
+    stragglerGraceSeconds: z.number().nonnegative().max(86400).optional(),
+    /** A hospital that failed (or was late) this many rounds is excluded for the rest of the experiment. */
+    maxFailuresPerHospital: z.number().int().min(1).optional(),
+    /**
+     * Updates whose distance to the round's global model exceeds this many
+     * times the median distance of the round's updates are rejected (needs 3
+     * or more updates; sealed rounds only: masked updates cannot be inspected,
+     * secure aggregation clips each value instead). 0 turns the check off.
+     */
+    updateNormRatio: z.number().nonnegative().default(10),
     secureAggregation: secureAggregationSchema.default(() => secureAggregationSchema.parse({})),
   })
   .strict()

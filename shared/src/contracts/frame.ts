@@ -19,6 +19,8 @@ export interface EnvelopeFields {
   experimentId: string;
   round: number;
   sender: string;
+  /** The round's attempt (see envelope.ts); 0 or absent for the first run. */
+  attempt?: number;
 }
 
 export function encodeMessage<T extends MessageType>(
@@ -33,6 +35,7 @@ export function encodeMessage<T extends MessageType>(
     id: randomUUID(),
     experimentId: fields.experimentId,
     round: fields.round,
+    ...(fields.attempt ? { attempt: fields.attempt } : {}),
     sender: fields.sender,
     sentAt: new Date().toISOString(),
     body,

@@ -8,6 +8,11 @@ export const experimentJobSchema = z.object({
   experimentId: idSchema,
   spec: experimentSpecSchema,
   submittedAt: z.string().datetime(),
+  /**
+   * Start from a stored round of an earlier experiment (a breakpoint): its
+   * global model after that round and its round records up to it.
+   */
+  resumeFrom: z.object({ experimentId: idSchema, round: z.number().int().nonnegative() }).optional(),
   trace: traceCarrierSchema,
 });
 export type ExperimentJob = z.infer<typeof experimentJobSchema>;
@@ -52,6 +57,8 @@ export const roundJobSchema = z.object({
   kind: z.enum(['train', 'evaluate', 'cox']),
   experimentId: idSchema,
   round: z.number().int().nonnegative(),
+  /** The round's attempt: above 0 after the aggregator restarted the round (envelope.ts). */
+  attempt: z.number().int().nonnegative().default(0),
   hospital: idSchema,
   plan: planSchema,
   dataset: z.string().min(1),
@@ -67,6 +74,8 @@ export const roundJobSchema = z.object({
   trace: traceCarrierSchema,
 });
 export type RoundJob = z.infer<typeof roundJobSchema>;
+/** A round job as posted (fields with defaults may be left out). */
+export type RoundJobInput = z.input<typeof roundJobSchema>;
 
 /** What a finished experiment job returns: where its outputs are stored. */
 export const experimentResultRefSchema = z.object({

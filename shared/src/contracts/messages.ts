@@ -89,7 +89,13 @@ export type ErrorReply = z.infer<typeof errorReplySchema>;
 
 const hospitalOutcomeSchema = z.object({
   hospital: idSchema,
-  status: z.enum(['ok', 'failed', 'late']),
+  /**
+   * ok: counted; failed: an error, a rejected update or no answer by the
+   * deadline (code and reason say which); late: answered after the round
+   * closed on quorum plus grace (dropped); excluded: past
+   * maxFailuresPerHospital, no longer asked.
+   */
+  status: z.enum(['ok', 'failed', 'late', 'excluded']),
   numSamples: z.number().int().nonnegative().optional(),
   metrics: metricsSchema.optional(),
   code: z.string().optional(),
@@ -125,6 +131,14 @@ export const progressSchema = z.discriminatedUnion('event', [
     model: blobRefSchema.optional(),
   }),
   z.object({ event: z.literal('experiment.failed'), code: z.string(), reason: z.string() }),
+  /** The aggregator restarted and picked the experiment up from its checkpoint. */
+  z.object({
+    event: z.literal('experiment.resumed'),
+    round: z.number().int().nonnegative(),
+    attempt: z.number().int().nonnegative(),
+    /** Updates of this round already stored before the restart (not asked again). */
+    keptUpdates: z.array(idSchema),
+  }),
 ]);
 export type Progress = z.infer<typeof progressSchema>;
 

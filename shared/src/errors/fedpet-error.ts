@@ -45,6 +45,16 @@ export const ErrorCodes = {
   secaggDropped: 'SECAGG_DROPPED',
   /** The hospital's policy requires secure aggregation and the job does not use it. */
   secaggRequired: 'SECAGG_REQUIRED',
+  /** The aggregator restarted this round (after a crash): the old attempt's work is abandoned. */
+  roundRestarted: 'ROUND_RESTARTED',
+  /** The update arrived after the round closed on quorum plus grace: dropped. */
+  lateUpdate: 'LATE_UPDATE',
+  /** The hospital failed maxFailuresPerHospital rounds: it is not asked again in this experiment. */
+  hospitalExcluded: 'HOSPITAL_EXCLUDED',
+  /** The update's distance to the global model is far outside the round's (updateNormRatio × median). */
+  updateNormOutOfBounds: 'UPDATE_NORM_OUT_OF_BOUNDS',
+  /** An update for a round that is already closed (or never opened). */
+  roundClosed: 'ROUND_CLOSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
