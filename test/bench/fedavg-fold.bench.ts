@@ -8,9 +8,11 @@
  * refuse NaN/Infinity before touching the sums, 16 B/parameter in all.
  *
  * Memory: the aggregator's real receive path (bus subscription → chunk
- * reassembly into pooled buffers → SHA-256 checks → fold → in-place average)
- * while a separate process publishes the 10 updates through RabbitMQ;
- * peak memory above the idle baseline, in model sizes.
+ * reassembly into pooled buffers → SHA-256 and value checks → stored in
+ * Redis before the acknowledgement → at close, loaded back one by one and
+ * folded in hospital order → in-place average) while a separate process
+ * publishes the 10 updates through RabbitMQ; peak memory above the idle
+ * baseline, in model sizes.
  *
  * Run: node --import tsx test/bench/fedavg-fold.bench.ts
  * Writes test/bench/results/fedavg-fold.json. No pass/fail thresholds.
@@ -19,12 +21,14 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CheckpointStore } from '../../services/aggregator/src/checkpoint-store.ts';
 import { RoundCollector } from '../../services/aggregator/src/round-collector.ts';
 import { FedAvgAccumulator } from '../../shared/src/aggregation/fedavg.ts';
 import { createFoldKernel } from '../../shared/src/aggregation/fold-kernel.ts';
 import { BufferPool } from '../../shared/src/codec/buffer-pool.ts';
 import type { UpdateBody } from '../../shared/src/contracts/messages.ts';
 import { createLogger } from '../../shared/src/log/logger.ts';
+import { connectRedis } from '../../shared/src/service/connect-redis.ts';
 import { consumeEnvelopes } from '../../shared/src/transport/consume.ts';
 import { createBus } from '../../shared/src/transport/create-bus.ts';
 import { Topics } from '../../shared/src/transport/topics.ts';
@@ -103,14 +107,22 @@ async function aggregatorMemory() {
   const namespace = uniqueNamespace('bench');
   const bus = await createBus(AMQP_URL, { namespace, clientName: 'bench-aggregator' });
   const hospitals = Array.from({ length: UPDATES }, (_, k) => `h${k + 1}`);
+  const redis = await connectRedis(testUrls.redis);
+  const checkpoints = new CheckpointStore(redis, namespace);
   const collector = new RoundCollector(
-    { kind: 'train', hospitals, parameterCount: PARAMS },
+    {
+      kind: 'train',
+      hospitals,
+      parameterCount: PARAMS,
+      store: checkpoints.roundStore('bench', 1),
+      normRatio: 10,
+    },
     new BufferPool(),
   );
   const logger = createLogger({ service: 'bench', level: 'error' });
   const subscription = await consumeEnvelopes(
     bus,
-    { name: 'aggregator.updates', topics: [Topics.allUpdates], prefetch: 64 },
+    { name: 'aggregator.updates', topics: [Topics.allUpdates], prefetch: 16 },
     ['update'],
     logger,
     async (message) => collector.addChunk(message.header.sender, message.body as UpdateBody, message.payload),
@@ -143,6 +155,8 @@ async function aggregatorMemory() {
   await bus.deleteSubscription('aggregator.updates');
   await bus.removeNamespace();
   await bus.close();
+  await checkpoints.clearRound('bench', 1);
+  redis.disconnect();
   const folded = report.outcomes.filter((outcome) => outcome.status === 'ok').length;
   if (folded !== UPDATES || !report.average) throw new Error(`only ${folded} updates folded`);
   return {

@@ -172,7 +172,7 @@ test('no data value leaves a trainer: not on the bus, not in any log line, not i
   for (const key of redisKeys) {
     assert.match(
       key,
-      /^e2e-[0-9a-f]+:(blob:[0-9a-f]{64}(:\d+|:meta)?|bull:[a-z0-9.-]+(:[A-Za-z0-9.-]+)*|checkpoint:[a-z0-9-]+(:runs|:round:\d+:updates)?)$/,
+      /^e2e-[0-9a-f]+:(blob:[0-9a-f]{64}(:\d+|:meta)?|bull:[a-z0-9.-]+(:[A-Za-z0-9.-]+)*|checkpoint:[a-z0-9-]+(:runs|:round:\d+:updates(:[a-z0-9-]+:[0-9a-f-]{36})?)?)$/,
       key,
     );
   }

@@ -1,4 +1,3 @@
-import type { RedisBlobStore } from '@fedpet/shared/blob/redis-blob-store';
 import type { BlobRef } from '@fedpet/shared/contracts/common';
 import type { ExperimentResultRef } from '@fedpet/shared/contracts/jobs';
 import type { Redis } from 'ioredis';
@@ -43,6 +42,15 @@ export interface ReliabilityCounters {
   staleAttemptMessages: number;
 }
 
+/** A stored update: its description and where its bytes are. */
+export interface StoredUpdate extends StoredUpdateMeta {
+  bytesKey: string;
+  bytes: number;
+}
+
+/** Redis strings are written and read in pieces of this size (the blob store's chunk size). */
+const PIECE_BYTES = 4 * 1024 * 1024;
+
 export function emptyCounters(): ReliabilityCounters {
   return { duplicatesIgnored: 0, rejectedUpdates: 0, lateMessages: 0, staleAttemptMessages: 0 };
 }
@@ -58,7 +66,6 @@ export function emptyCounters(): ReliabilityCounters {
 export class CheckpointStore {
   constructor(
     private readonly redis: Redis,
-    private readonly blobs: RedisBlobStore,
     private readonly namespace: string,
   ) {}
 
@@ -80,28 +87,79 @@ export class CheckpointStore {
   }
 
   /** The complete updates stored for a round, by hospital. */
-  async storedUpdates(
-    experimentId: string,
-    round: number,
-  ): Promise<Map<string, StoredUpdateMeta & { blob: BlobRef }>> {
+  async storedUpdates(experimentId: string, round: number): Promise<Map<string, StoredUpdate>> {
     const fields = await this.redis.hgetall(this.updatesKey(experimentId, round));
-    return new Map(Object.entries(fields).map(([hospital, json]) => [hospital, JSON.parse(json)]));
+    return new Map(
+      Object.entries(fields).map(([hospital, json]) => [hospital, JSON.parse(json) as StoredUpdate]),
+    );
   }
 
-  /** Where one round's updates are kept: the bytes as a blob, then the hash field that counts them. */
+  /**
+   * Where one round's updates are kept. Each update's chunks go into one
+   * Redis string at their offsets (SETRANGE), with the set of chunk indexes
+   * beside it, in one transaction per chunk; a verified update is committed
+   * as a hash field of its hospital (HSETNX: the first one wins). Reads go in
+   * 4 MiB pieces, never one model-sized reply.
+   */
   roundStore(experimentId: string, round: number): UpdateStore {
     const key = this.updatesKey(experimentId, round);
+    const bytesKey = (hospital: string, updateId: string) => `${key}:${hospital}:${updateId}`;
+    const readInto = async (
+      source: string,
+      bytes: number,
+      allocate: (bytes: number) => Buffer,
+      what: string,
+    ) => {
+      const target = allocate(bytes);
+      for (let offset = 0; offset < bytes; offset += PIECE_BYTES) {
+        const end = Math.min(bytes, offset + PIECE_BYTES);
+        const piece = await this.redis.getrangeBuffer(source, offset, end - 1);
+        if (piece.byteLength !== end - offset) throw new Error(`${what} is truncated at byte ${offset}`);
+        piece.copy(target, offset);
+      }
+      return target;
+    };
     return {
-      save: async (meta, bytes) => {
-        const blob = await this.blobs.put(bytes);
-        // HSETNX: a second update of the same hospital (a retried job) never replaces the first.
-        const added = await this.redis.hsetnx(key, meta.hospital, JSON.stringify({ ...meta, blob }));
-        return added === 1 ? 'stored' : 'duplicate';
+      putChunk: async (hospital, updateId, chunk) => {
+        const target = bytesKey(hospital, updateId);
+        const replies = await this.redis
+          .multi()
+          .setrange(
+            target,
+            chunk.offset,
+            Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength),
+          )
+          .sadd(`${target}:chunks`, chunk.index)
+          .scard(`${target}:chunks`)
+          .sadd(`${key}:pending`, target)
+          .exec();
+        const failed = replies?.find(([error]) => error);
+        if (!replies || failed) throw failed?.[0] ?? new Error('Redis transaction aborted');
+        return { added: replies[1]![1] === 1, stored: Number(replies[2]![1]) };
       },
-      load: async (hospital) => {
+      loadPending: (hospital, updateId, bytes, allocate) =>
+        readInto(
+          bytesKey(hospital, updateId),
+          bytes,
+          allocate,
+          `the update of ${hospital} for round ${round}`,
+        ),
+      commit: async (meta, bytes) => {
+        const stored: StoredUpdate = { ...meta, bytesKey: bytesKey(meta.hospital, meta.updateId), bytes };
+        return (await this.redis.hsetnx(key, meta.hospital, JSON.stringify(stored))) === 1
+          ? 'stored'
+          : 'duplicate';
+      },
+      load: async (hospital, allocate) => {
         const json = await this.redis.hget(key, hospital);
         if (json === null) throw new Error(`no stored update of ${hospital} for round ${round}`);
-        return this.blobs.get((JSON.parse(json) as { blob: BlobRef }).blob);
+        const stored = JSON.parse(json) as StoredUpdate;
+        return readInto(
+          stored.bytesKey,
+          stored.bytes,
+          allocate,
+          `the stored update of ${hospital} for round ${round}`,
+        );
       },
     };
   }
@@ -111,10 +169,12 @@ export class CheckpointStore {
     return (await this.redis.incr(`${this.key(experimentId)}:runs`)) - 1;
   }
 
-  /** Drops a closed round's stored updates (their effect is in the next model). */
+  /** Drops a closed round's updates, stored or partial (their effect is in the next model). */
   async clearRound(experimentId: string, round: number): Promise<void> {
-    const stored = await this.storedUpdates(experimentId, round);
-    for (const update of stored.values()) await this.blobs.delete(update.blob);
-    await this.redis.del(this.updatesKey(experimentId, round));
+    const key = this.updatesKey(experimentId, round);
+    for (const target of await this.redis.smembers(`${key}:pending`)) {
+      await this.redis.del(target, `${target}:chunks`);
+    }
+    await this.redis.del(`${key}:pending`, key);
   }
 }

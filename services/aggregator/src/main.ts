@@ -69,7 +69,7 @@ await runMain('fedpet-aggregator', async () => {
   const verifier = new FrameVerifier({ keyOf: (sender) => keys.federation.hospitals.get(sender) });
   const verified = { verifier };
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
-  const checkpoints = new CheckpointStore(redis, blobs, config.namespace);
+  const checkpoints = new CheckpointStore(redis, config.namespace);
   const inbox = new UpdateInbox(logger, {
     // After a restart, updates for the round being resumed wait for it rather than being dropped.
     willOpen: async (experimentId, round) => {
@@ -87,7 +87,8 @@ await runMain('fedpet-aggregator', async () => {
     {
       name: `${config.id}.updates`,
       topics: [Topics.allUpdates, Topics.allErrors, Topics.allSecaggUp],
-      prefetch: 64,
+      // Each chunk waits on its Redis write before it is acknowledged: 16 in flight keeps memory down.
+      prefetch: 16,
     },
     ['update', 'error', 'secagg'],
     logger,

@@ -1,6 +1,11 @@
 import { FedAvgAccumulator } from '@fedpet/shared/aggregation/fedavg';
 import { BufferPool } from '@fedpet/shared/codec/buffer-pool';
-import { ChunkAssembler } from '@fedpet/shared/codec/chunking';
+import {
+  ChunkAssembler,
+  checkChunk,
+  checkPayloadHash,
+  type Declaration,
+} from '@fedpet/shared/codec/chunking';
 import { decodeFlat } from '@fedpet/shared/codec/tensor-codec';
 import type { HospitalOutcome, UpdateBody } from '@fedpet/shared/contracts/messages';
 import { ErrorCodes, FedpetError } from '@fedpet/shared/errors/fedpet-error';
@@ -30,14 +35,33 @@ export type CollectorProtection =
 const ENCODING_OF = { plain: 'float32', sealed: 'sealed', secagg: 'secagg-masked' } as const;
 
 /**
- * Where a round's complete (still sealed) training updates are kept until the
- * round closes: Redis in the aggregator (checkpoint-store.ts), so a restarted
- * aggregator finds them. `save` resolves once the update is durable; it
- * answers 'duplicate' when the hospital already has one stored.
+ * Where a round's training updates are kept until the round closes: Redis in
+ * the aggregator (checkpoint-store.ts), so a restarted aggregator finds
+ * them. Each chunk is stored as it arrives (before it is acknowledged);
+ * a complete update is read back once to be verified, then committed as its
+ * hospital's update of the round.
  */
 export interface UpdateStore {
-  save(update: StoredUpdateMeta, bytes: Buffer): Promise<'stored' | 'duplicate'>;
-  load(hospital: string): Promise<Buffer>;
+  /**
+   * Keeps one checked chunk at its offset. `added` is false when that chunk
+   * was already stored (a redelivery); `stored` counts the update's chunks.
+   */
+  putChunk(
+    hospital: string,
+    updateId: string,
+    chunk: { index: number; offset: number; data: Uint8Array },
+  ): Promise<{ added: boolean; stored: number }>;
+  /** A complete update's bytes, read into the buffer `allocate` gives for their size. */
+  loadPending(
+    hospital: string,
+    updateId: string,
+    bytes: number,
+    allocate: (bytes: number) => Buffer,
+  ): Promise<Buffer>;
+  /** Makes a verified update its hospital's update of the round; 'duplicate' when it already has one. */
+  commit(meta: StoredUpdateMeta, bytes: number): Promise<'stored' | 'duplicate'>;
+  /** The hospital's committed update, read into the buffer `allocate` gives. */
+  load(hospital: string, allocate: (bytes: number) => Buffer): Promise<Buffer>;
 }
 
 /** What is kept beside a stored update's bytes. */
@@ -90,7 +114,8 @@ export interface CollectorCounters {
  * the sum plus the updates still arriving, never all of them.
  */
 export class RoundCollector {
-  private readonly accumulator: FedAvgAccumulator | undefined;
+  /** Streaming mode: created up front. Durable mode: only when the round closes (no sums held while receiving). */
+  private accumulator: FedAvgAccumulator | undefined;
   private readonly assemblers = new Map<string, ChunkAssembler>();
   private readonly outcomes = new Map<string, HospitalOutcome>();
   private readonly listeners = new Set<(outcome: HospitalOutcome) => void>();
@@ -102,8 +127,12 @@ export class RoundCollector {
   private inboxInUse: ArrayBufferLike | undefined;
   private readonly protection: CollectorProtection;
   private readonly payloads = new Map<string, Uint8Array>();
-  /** Hospitals whose complete update is being stored right now: later copies are duplicates. */
+  /** Hospitals whose complete update is being verified right now: later copies are duplicates. */
   private readonly storing = new Set<string>();
+  /** Durable mode: what each update's first chunk declared (the rest must agree). */
+  private readonly declarations = new Map<string, Declaration>();
+  /** Durable mode: complete updates are verified one at a time, so one is in memory while receiving. */
+  private completion: Promise<void> = Promise.resolve();
   /** Stored updates (durable mode), folded when the round closes. */
   private readonly stored = new Map<string, StoredUpdateMeta>();
   private graceTimer: NodeJS.Timeout | undefined;
@@ -120,7 +149,8 @@ export class RoundCollector {
     this.protection = expected.protection ?? { mode: 'plain' };
     this.attempt = expected.attempt ?? 0;
     const folding = expected.kind === 'train' && this.protection.mode !== 'secagg';
-    this.accumulator = folding ? new FedAvgAccumulator(expected.parameterCount) : undefined;
+    this.accumulator =
+      folding && !expected.store ? new FedAvgAccumulator(expected.parameterCount) : undefined;
     this.maxUpdateBytes =
       expected.kind === 'evaluate'
         ? 1024
@@ -188,6 +218,10 @@ export class RoundCollector {
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
     }
+    if (this.expected.store && this.expected.kind === 'train' && this.protection.mode !== 'secagg') {
+      await this.addStoredChunk(body, payload, attempt);
+      return;
+    }
     let assembler = this.assemblers.get(body.updateId);
     if (!assembler) {
       assembler = new ChunkAssembler({
@@ -207,10 +241,6 @@ export class RoundCollector {
       throw error;
     }
     if (!complete) return;
-    if (this.expected.store && this.expected.kind === 'train' && this.protection.mode !== 'secagg') {
-      await this.storeComplete(body, attempt, assembler);
-      return;
-    }
     try {
       if (this.expected.kind === 'train' && this.protection.mode === 'secagg') {
         this.foldMasked(body, assembler.result());
@@ -259,39 +289,79 @@ export class RoundCollector {
   }
 
   /**
-   * Durable mode: a complete update is opened and checked (shape, samples,
-   * finite values, its distance to the global model), then its received bytes
-   * are stored; only then is it counted. Nothing is folded until the round
-   * closes, so a rejected update never touches the sums.
+   * Durable mode: each chunk is checked (declaration, size, CRC-32) and
+   * stored in Redis before it is acknowledged, so nothing acknowledged is
+   * lost if the aggregator dies mid-update. The chunk that completes an
+   * update has it read back and verified (SHA-256, opened, shape, samples,
+   * finite values, distance to the global model) and committed; only then
+   * is it counted. Nothing is folded until the round closes, so a rejected
+   * update never touches the sums.
    */
-  private async storeComplete(body: UpdateBody, attempt: number, assembler: ChunkAssembler): Promise<void> {
+  private async addStoredChunk(body: UpdateBody, payload: Buffer, attempt: number): Promise<void> {
     const store = this.expected.store!;
-    let meta: StoredUpdateMeta;
+    let declaration: Declaration;
     try {
-      const received = assembler.result();
-      const plain =
-        this.protection.mode === 'sealed' ? this.protection.open(received, body.hospital) : received;
-      const flat = this.checkedWeights(body.hospital, plain, body.numSamples);
-      meta = {
-        hospital: body.hospital,
-        updateId: body.updateId,
-        attempt,
-        numSamples: body.numSamples,
-        metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
-        distance: distanceOf(body.hospital, flat, this.expected.reference),
-      };
+      declaration = checkChunk(
+        { ...body.payload, data: payload },
+        { maxTotalBytes: this.maxUpdateBytes, known: this.declarations.get(body.updateId) },
+      );
     } catch (error) {
-      this.drop(body.updateId, assembler);
       this.counters.rejected++;
       this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
       throw error;
     }
+    this.declarations.set(body.updateId, declaration);
+    const { index } = body.payload;
+    const put = await store.putChunk(body.hospital, body.updateId, {
+      index,
+      offset: index * declaration.chunkBytes,
+      data: payload,
+    });
+    if (!put.added) {
+      if (put.stored === declaration.count) this.counters.duplicates++; // a redelivered chunk of a stored update
+      return;
+    }
+    if (put.stored < declaration.count) return;
+    const verify = this.completion.then(() => this.verifyStored(body, attempt, declaration));
+    this.completion = verify.catch(() => {});
+    await verify;
+  }
+
+  private async verifyStored(body: UpdateBody, attempt: number, declaration: Declaration): Promise<void> {
+    if (this.outcomes.has(body.hospital)) {
+      this.counters.duplicates++; // another update of this hospital was counted first
+      return;
+    }
+    const store = this.expected.store!;
+    const buffer = await store.loadPending(body.hospital, body.updateId, declaration.totalBytes, (bytes) =>
+      this.pool.acquire(bytes),
+    );
     this.storing.add(body.hospital);
     try {
-      // The received bytes (sealed ones stay sealed at rest), not the opened weights.
-      const saved = await store.save(meta, assembler.result());
-      if (saved === 'duplicate') this.counters.duplicates++;
-      if (this.closed) return; // the round closed while Redis was slow: the update is late
+      let meta: StoredUpdateMeta;
+      try {
+        checkPayloadHash(buffer, declaration);
+        const plain =
+          this.protection.mode === 'sealed' ? this.protection.open(buffer, body.hospital) : buffer;
+        const flat = this.checkedWeights(body.hospital, plain, body.numSamples);
+        meta = {
+          hospital: body.hospital,
+          updateId: body.updateId,
+          attempt,
+          numSamples: body.numSamples,
+          metrics: { ...body.metrics, ...prefixed('ms.', body.timingsMs) },
+          distance: distanceOf(body.hospital, flat, this.expected.reference),
+        };
+      } catch (error) {
+        this.counters.rejected++;
+        this.record({ hospital: body.hospital, status: 'failed', ...codeAndReason(error) });
+        throw error;
+      }
+      if ((await store.commit(meta, declaration.totalBytes)) === 'duplicate') {
+        this.counters.duplicates++;
+        return;
+      }
+      if (this.closed) return; // the round closed meanwhile: the update is late
       this.stored.set(body.hospital, meta);
       this.record({
         hospital: body.hospital,
@@ -301,7 +371,7 @@ export class RoundCollector {
       });
     } finally {
       this.storing.delete(body.hospital);
-      this.drop(body.updateId, assembler);
+      this.pool.release(buffer);
     }
   }
 
@@ -438,6 +508,8 @@ export class RoundCollector {
         }
       }
     }
+    const accumulator = new FedAvgAccumulator(this.expected.parameterCount);
+    this.accumulator = accumulator;
     for (const entry of entries) {
       const outlier = outliers.get(entry.hospital);
       if (outlier !== undefined) {
@@ -451,10 +523,22 @@ export class RoundCollector {
         for (const listener of this.listeners) listener(this.outcomes.get(entry.hospital)!);
         continue;
       }
-      const received = await this.expected.store!.load(entry.hospital);
-      const plain =
-        this.protection.mode === 'sealed' ? this.protection.open(received, entry.hospital) : received;
-      this.accumulator!.add(this.checkedWeights(entry.hospital, plain, entry.numSamples), entry.numSamples);
+      // Plain updates load straight into the accumulator's receive area (folded with no copy);
+      // sealed ones into a pooled buffer, opened, then folded.
+      let pooled: Buffer | undefined;
+      const received = await this.expected.store!.load(entry.hospital, (bytes) => {
+        const inbox = this.protection.mode === 'plain' ? accumulator.receiveBuffer(bytes) : undefined;
+        if (inbox) return inbox;
+        pooled = this.pool.acquire(bytes);
+        return pooled;
+      });
+      try {
+        const plain =
+          this.protection.mode === 'sealed' ? this.protection.open(received, entry.hospital) : received;
+        accumulator.add(this.checkedWeights(entry.hospital, plain, entry.numSamples), entry.numSamples);
+      } finally {
+        if (pooled) this.pool.release(pooled);
+      }
     }
   }
 

@@ -78,7 +78,7 @@ export function splitIntoChunks(payload: Uint8Array, options: { chunkBytes?: num
   return { payloadSha256, totalBytes, chunks };
 }
 
-interface Declaration {
+export interface Declaration {
   count: number;
   chunkBytes: number;
   totalBytes: number;
@@ -151,19 +151,13 @@ export class ChunkAssembler {
    */
   add(chunk: PayloadChunk): boolean {
     if (this.#failure !== undefined) throw integrity(this.#failure);
-    const declaration = this.#checkDeclaration(chunk);
+    const declaration = checkChunk(chunk, {
+      maxTotalBytes: this.#maxTotalBytes,
+      expectedSha256: this.#expectedSha256,
+      known: this.#declaration,
+    });
     const { index } = chunk;
-    const expectedBytes =
-      index < declaration.count - 1
-        ? declaration.chunkBytes
-        : declaration.totalBytes - (declaration.count - 1) * declaration.chunkBytes;
-    if (chunk.data.byteLength !== expectedBytes) {
-      throw integrity(`chunk ${index} has ${chunk.data.byteLength} bytes, expected ${expectedBytes}`);
-    }
-    const actual = crc32(chunk.data);
-    if (actual !== chunk.crc32) {
-      throw integrity(`chunk ${index} CRC-32 mismatch: declared ${chunk.crc32}, computed ${actual}`);
-    }
+    const actual = chunk.crc32;
     const previous = this.#hashes[index];
     if (previous !== undefined) {
       if (previous !== actual) throw integrity(`chunk ${index} received twice with different content`);
@@ -206,49 +200,82 @@ export class ChunkAssembler {
     }
     return this.#buffer;
   }
+}
 
-  /** Validates the chunk's declarations on their own and against those already committed. */
-  #checkDeclaration(chunk: PayloadChunk): Declaration {
-    const { index, count, chunkBytes, totalBytes, payloadSha256, crc32: checksum } = chunk;
-    const where = `chunk ${typeof index === 'number' ? index : JSON.stringify(index)}`;
-    if (!isCount(count, 1)) throw integrity(`${where}: invalid chunk count ${JSON.stringify(count)}`);
-    if (!isCount(index, 0) || index >= count) throw integrity(`${where}: index out of range 0..${count - 1}`);
-    if (!isCount(chunkBytes, 1))
-      throw integrity(`${where}: invalid chunk size ${JSON.stringify(chunkBytes)}`);
-    if (!isCount(totalBytes, 0))
-      throw integrity(`${where}: invalid total size ${JSON.stringify(totalBytes)}`);
-    if (!Number.isInteger(checksum) || checksum < 0 || checksum > 0xffffffff) {
-      throw integrity(`${where}: chunk checksum is not a CRC-32`);
-    }
-    if (!isSha256Hex(payloadSha256)) throw integrity(`${where}: payload hash is not a lowercase hex SHA-256`);
-    if (!(chunk.data instanceof Uint8Array)) throw integrity(`${where}: data is not a byte array`);
-    if (totalBytes > this.#maxTotalBytes) {
-      throw integrity(`${where}: declared size ${totalBytes} exceeds the ${this.#maxTotalBytes}-byte limit`);
-    }
-    if (count !== chunkCount(totalBytes, chunkBytes)) {
-      throw integrity(
-        `${where}: count ${count} inconsistent with ${totalBytes} bytes in chunks of ${chunkBytes}`,
-      );
-    }
-    if (this.#expectedSha256 !== undefined && payloadSha256 !== this.#expectedSha256) {
-      throw integrity(
-        `${where}: payload hash ${payloadSha256} differs from the expected ${this.#expectedSha256}`,
-      );
-    }
-    const known = this.#declaration;
-    if (known !== undefined) {
-      const mismatches: string[] = [];
-      if (count !== known.count) mismatches.push(`count ${count} vs ${known.count}`);
-      if (chunkBytes !== known.chunkBytes) mismatches.push(`chunk size ${chunkBytes} vs ${known.chunkBytes}`);
-      if (totalBytes !== known.totalBytes) mismatches.push(`total size ${totalBytes} vs ${known.totalBytes}`);
-      if (payloadSha256 !== known.payloadSha256)
-        mismatches.push(`payload hash ${payloadSha256} vs ${known.payloadSha256}`);
-      if (mismatches.length > 0) {
-        throw integrity(
-          `${where} declares a different payload than earlier chunks: ${mismatches.join(', ')}`,
-        );
-      }
-    }
-    return { count, chunkBytes, totalBytes, payloadSha256 };
+/**
+ * Every check one chunk must pass before it is kept anywhere: its
+ * declarations on their own and against those already seen for its payload
+ * (`known`), its size, and its CRC-32. Returns the payload's declaration.
+ * The whole payload's SHA-256 is checked once every chunk is in.
+ */
+export function checkChunk(
+  chunk: PayloadChunk,
+  options: { maxTotalBytes: number; expectedSha256?: string | undefined; known?: Declaration | undefined },
+): Declaration {
+  const declaration = checkDeclaration(chunk, options);
+  const { index } = chunk;
+  const expectedBytes =
+    index < declaration.count - 1
+      ? declaration.chunkBytes
+      : declaration.totalBytes - (declaration.count - 1) * declaration.chunkBytes;
+  if (chunk.data.byteLength !== expectedBytes) {
+    throw integrity(`chunk ${index} has ${chunk.data.byteLength} bytes, expected ${expectedBytes}`);
   }
+  const actual = crc32(chunk.data);
+  if (actual !== chunk.crc32) {
+    throw integrity(`chunk ${index} CRC-32 mismatch: declared ${chunk.crc32}, computed ${actual}`);
+  }
+  return declaration;
+}
+
+/** An INTEGRITY_ERROR unless the assembled payload has the declared SHA-256. */
+export function checkPayloadHash(payload: Uint8Array, declaration: Declaration): void {
+  const whole = sha256Hex(payload);
+  if (whole !== declaration.payloadSha256) {
+    throw integrity(`payload SHA-256 mismatch: declared ${declaration.payloadSha256}, computed ${whole}`);
+  }
+}
+
+/** Validates the chunk's declarations on their own and against those already committed. */
+function checkDeclaration(
+  chunk: PayloadChunk,
+  options: { maxTotalBytes: number; expectedSha256?: string | undefined; known?: Declaration | undefined },
+): Declaration {
+  const { index, count, chunkBytes, totalBytes, payloadSha256, crc32: checksum } = chunk;
+  const where = `chunk ${typeof index === 'number' ? index : JSON.stringify(index)}`;
+  if (!isCount(count, 1)) throw integrity(`${where}: invalid chunk count ${JSON.stringify(count)}`);
+  if (!isCount(index, 0) || index >= count) throw integrity(`${where}: index out of range 0..${count - 1}`);
+  if (!isCount(chunkBytes, 1)) throw integrity(`${where}: invalid chunk size ${JSON.stringify(chunkBytes)}`);
+  if (!isCount(totalBytes, 0)) throw integrity(`${where}: invalid total size ${JSON.stringify(totalBytes)}`);
+  if (!Number.isInteger(checksum) || checksum < 0 || checksum > 0xffffffff) {
+    throw integrity(`${where}: chunk checksum is not a CRC-32`);
+  }
+  if (!isSha256Hex(payloadSha256)) throw integrity(`${where}: payload hash is not a lowercase hex SHA-256`);
+  if (!(chunk.data instanceof Uint8Array)) throw integrity(`${where}: data is not a byte array`);
+  if (totalBytes > options.maxTotalBytes) {
+    throw integrity(`${where}: declared size ${totalBytes} exceeds the ${options.maxTotalBytes}-byte limit`);
+  }
+  if (count !== chunkCount(totalBytes, chunkBytes)) {
+    throw integrity(
+      `${where}: count ${count} inconsistent with ${totalBytes} bytes in chunks of ${chunkBytes}`,
+    );
+  }
+  if (options.expectedSha256 !== undefined && payloadSha256 !== options.expectedSha256) {
+    throw integrity(
+      `${where}: payload hash ${payloadSha256} differs from the expected ${options.expectedSha256}`,
+    );
+  }
+  const known = options.known;
+  if (known !== undefined) {
+    const mismatches: string[] = [];
+    if (count !== known.count) mismatches.push(`count ${count} vs ${known.count}`);
+    if (chunkBytes !== known.chunkBytes) mismatches.push(`chunk size ${chunkBytes} vs ${known.chunkBytes}`);
+    if (totalBytes !== known.totalBytes) mismatches.push(`total size ${totalBytes} vs ${known.totalBytes}`);
+    if (payloadSha256 !== known.payloadSha256)
+      mismatches.push(`payload hash ${payloadSha256} vs ${known.payloadSha256}`);
+    if (mismatches.length > 0) {
+      throw integrity(`${where} declares a different payload than earlier chunks: ${mismatches.join(', ')}`);
+    }
+  }
+  return { count, chunkBytes, totalBytes, payloadSha256 };
 }
