@@ -9,13 +9,15 @@ UNIT_TESTS = $(shell find shared/src services -name '*.test.ts' -not -path '*/no
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
 
-.PHONY: help install brokers tools demo services test unit integration e2e lint typecheck format bench clean
+.PHONY: help install brokers tools demo services test unit integration e2e lint typecheck format bench chaos clean
 
 help:
 	@echo "make demo        a 3-hospital federated PET-CT experiment on this machine (synthetic DICOM)"
 	@echo "make test        lint, type-check, unit, integration and end-to-end tests (what CI runs)"
 	@echo "make services    run an aggregator and the demo hospitals' trainers until Ctrl-C"
 	@echo "make bench       benchmarks (tables on stdout, JSON in test/bench/results/)"
+	@echo "make chaos       fault injection on the real brokers: kills, broker restarts, duplicates, slow/down hospitals"
+	@echo "                 (CHAOS_ARGS=\"--runs 2 --only trainer-kill,duplicates --seed 1 --keep\"; JSON in test/chaos/results/)"
 	@echo "make lint        biome lint/format check and TypeScript type-check"
 
 # npm ci only when the lock file or a manifest changed since the last install.
@@ -69,6 +71,9 @@ test: install brokers tools lint
 
 bench: install brokers tools
 	$(NODE) --import tsx test/bench/run-all.ts
+
+chaos: install brokers
+	$(NODE) --import tsx test/chaos/run-chaos.ts $(CHAOS_ARGS)
 
 # Optional: the PyTorch peer of the training bench (docs/performance.md), in a git-ignored virtualenv.
 .PHONY: bench-peer-setup

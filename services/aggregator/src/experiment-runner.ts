@@ -385,6 +385,15 @@ async function runRound(
           logger,
           signal: deps.signal,
           attempt,
+          ...(spec.stragglerGraceSeconds === undefined
+            ? {}
+            : {
+                grace: {
+                  // The key exchange cannot close below the threshold t, whatever the quorum.
+                  quorum: Math.max(spec.minHospitals ?? 1, protection.threshold),
+                  graceMs: spec.stragglerGraceSeconds * 1000,
+                },
+              }),
           // A hospital that failed its job (or got none) will not answer: no phase waits for it.
           isOut: (hospital) => collectorRef.current?.hasFailed(hospital) === true,
         })

@@ -427,6 +427,12 @@ export class RoundCollector {
     this.record({ hospital, status: 'failed', code, reason });
   }
 
+  /** A hospital the round closed without under the straggler policy (secure key exchange). */
+  addLate(hospital: string, reason: string): void {
+    if (this.outcomes.has(hospital)) return;
+    this.record({ hospital, status: 'late', code: ErrorCodes.lateUpdate, reason });
+  }
+
   /** A hospital the runner does not ask this round (excluded): recorded up front. */
   addExcluded(hospital: string, reason: string): void {
     if (this.outcomes.has(hospital)) return;

@@ -16,10 +16,15 @@ export interface SecureRoundOptions {
   logger: Logger;
   signal: AbortSignal;
   /** Hospitals already out of the round (failed, or never sent a job): no phase waits for them. */
-  isOut?: (
-    hospital: string,
-  ) => boolean /** This run of the round (envelope attempt): messages of another attempt are not its own. */;
+  isOut?: (hospital: string) => boolean;
+  /** This run of the round (envelope attempt): messages of another attempt are not its own. */
   attempt?: number;
+  /**
+   * Straggler policy for the key-exchange phases: once `quorum` hospitals
+   * answered a phase, the others get `graceMs` more, then the phase closes
+   * without them (they count as late, not as failed).
+   */
+  grace?: { quorum: number; graceMs: number };
 }
 
 /** What happened in each phase, for results.json and the logs. */
@@ -43,6 +48,12 @@ export interface SecureRoundTrace {
  */
 export class SecureRound {
   private wake: (() => void) | undefined;
+  /** Messages already handled, by sender and content: a resent copy (after a broker restart) is ignored. */
+  private readonly seen = new Set<string>();
+  /** Hospitals a phase closed without because of the straggler grace. */
+  readonly late = new Set<string>();
+  /** Copies of protocol messages ignored. */
+  duplicates = 0;
   private readonly started = Date.now();
   private phaseStarted = Date.now();
   readonly trace: SecureRoundTrace = { phasesMs: {}, advertised: [], shared: [], survivors: [], dropped: [] };
@@ -55,6 +66,11 @@ export class SecureRound {
 
   /** A hospital's protocol message (from the inbox, signature already checked). Throws on a violation. */
   handle(sender: string, body: SecaggBody): void {
+    const key = `${sender}\u0000${JSON.stringify(body)}`;
+    if (this.seen.has(key)) {
+      this.duplicates++;
+      return;
+    }
     const message = secaggFromWire(body, sender);
     const { server } = this.options;
     switch (message.type) {
@@ -73,6 +89,7 @@ export class SecureRound {
           `${sender} sent a ${body.step} message, which only the aggregator sends`,
         );
     }
+    this.seen.add(key);
     this.wake?.();
   }
 
@@ -84,13 +101,13 @@ export class SecureRound {
   /** Phases 0–1: advertise keys, share keys. Returns U2, the hospitals whose masked input is awaited. */
   async exchangeKeys(): Promise<string[]> {
     const { server } = this.options;
-    await this.untilAnswered();
+    await this.untilAnswered(this.options.participants);
     const roster = this.guarded(() => server.closeAdvertising());
     this.trace.advertised = roster.advertisements.map((a) => a.sender);
     this.endPhase('advertiseKeys');
     const body = secaggToWire(roster);
     await Promise.all(this.trace.advertised.map((hospital) => this.options.publish(hospital, body)));
-    await this.untilAnswered();
+    await this.untilAnswered(this.trace.advertised);
     const relayed = this.guarded(() => server.closeSharing());
     this.trace.shared = relayed.map((message) => message.recipient);
     this.endPhase('shareKeys');
@@ -122,10 +139,13 @@ export class SecureRound {
 
   /** Tells every hospital the round is over without a result, so none waits for its timeout. */
   async abort(code: string, reason: string): Promise<void> {
+    await this.abortFor(this.options.participants, code, reason);
+  }
+
+  /** Tells these hospitals their part in the round is over. */
+  async abortFor(hospitals: readonly string[], code: string, reason: string): Promise<void> {
     const body: SecaggBody = { step: 'abort', code, reason: reason.slice(0, 2000) };
-    await Promise.allSettled(
-      this.options.participants.map((hospital) => this.options.publish(hospital, body)),
-    );
+    await Promise.allSettled(hospitals.map((hospital) => this.options.publish(hospital, body)));
   }
 
   private endPhase(name: string): void {
@@ -145,15 +165,37 @@ export class SecureRound {
     }
   }
 
-  /** Waits until nobody the current phase needs is missing, the phase times out, or the aggregator stops. */
-  private async untilAnswered(): Promise<void> {
-    const deadline = Date.now() + this.options.phaseTimeoutMs;
+  /**
+   * Waits until nobody the current phase needs is missing, the phase times
+   * out, or the aggregator stops; with `phaseMembers` (the hospitals this
+   * phase asks), also until the straggler grace after the quorum of them
+   * answered (those still missing are late).
+   */
+  private async untilAnswered(phaseMembers?: readonly string[]): Promise<void> {
+    let deadline = Date.now() + this.options.phaseTimeoutMs;
     const missing = () =>
       this.options.server.awaiting().filter((hospital) => !this.options.isOut?.(hospital));
+    const grace = phaseMembers ? this.options.grace : undefined;
+    let graceEnds: number | undefined;
     while (missing().length > 0) {
       if (this.options.signal.aborted)
         throw new FedpetError(ErrorCodes.cancelled, 'the aggregator is shutting down');
+      if (grace && graceEnds === undefined) {
+        const answered = (phaseMembers?.length ?? 0) - this.options.server.awaiting().length;
+        if (answered >= grace.quorum) {
+          graceEnds = Date.now() + grace.graceMs;
+          deadline = Math.min(deadline, graceEnds);
+        }
+      }
       const left = deadline - Date.now();
+      if (left <= 0 && graceEnds !== undefined && Date.now() >= graceEnds) {
+        for (const hospital of missing()) this.late.add(hospital);
+        this.options.logger.info('secure aggregation: phase closed after the straggler grace', {
+          phase: this.options.server.phase,
+          late: missing(),
+        });
+        return;
+      }
       if (left <= 0) {
         this.options.logger.warn('secure aggregation: phase timed out', {
           phase: this.options.server.phase,
@@ -190,17 +232,29 @@ export async function collectSecureRound(
 ): Promise<{ report: RoundReport; aggregate: SecureAggregate }> {
   const shared = await secure.exchangeKeys();
   for (const hospital of hospitals) {
-    if (!shared.includes(hospital)) {
+    if (shared.includes(hospital)) continue;
+    if (secure.late.has(hospital)) {
+      collector.addLate(hospital, 'too slow for the key exchange: the phase closed after quorum plus grace');
+    } else {
       collector.addError(
         hospital,
         hospital,
         ErrorCodes.secaggDropped,
         'left the secure-aggregation round before sharing its keys',
+        secure.attempt,
       );
     }
   }
   const report = await collector.wait(deadline, signal);
   const aggregate = await secure.unmask();
   report.average = aggregate.average;
+  // Whoever is not among the survivors (late, dropped) would wait for an unmask request until its
+  // phase timeout and miss the next round: tell it the round is over.
+  const over = hospitals.filter((hospital) => !aggregate.survivors.includes(hospital));
+  await secure.abortFor(
+    over,
+    ErrorCodes.roundClosed,
+    'the round closed without this hospital’s masked input',
+  );
   return { report, aggregate };
 }

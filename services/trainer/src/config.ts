@@ -49,7 +49,7 @@ FEDPET_BROKER_GIVE_UP_SECONDS (default 60): a broker (RabbitMQ/MQTT, Redis)
 unreachable this long is logged as an error; reconnection goes on.
 SIGTERM or SIGINT: take no new job, finish the one in hand, exit. A worker
 killed mid-job leaves it to stall: BullMQ hands it to another worker of the
-hospital (or this one, restarted) within about a minute.`;
+hospital (or this one, restarted) within about 20 s.`;
 
 export interface DatasetConfig {
   name: string;

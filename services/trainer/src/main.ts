@@ -227,6 +227,11 @@ await runMain('fedpet-trainer', async () => {
     const worker = new Worker(queue, processRoundJob, {
       ...queueOptions(config.redisUrl, config.namespace),
       concurrency: config.workers,
+      // A killed worker's job is handed to another worker (or this one, restarted) within ~20 s.
+      // The lock is renewed every 7.5 s; training steps take seconds on wasm. A step blocking the
+      // event loop past 15 s would let the job run twice: the second update is ignored as a duplicate.
+      lockDuration: 15_000,
+      stalledInterval: 5_000,
     });
     worker.on('error', (error) => logger.warn('round worker error', { error, queue }));
     return worker;
