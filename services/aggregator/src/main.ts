@@ -241,6 +241,8 @@ await runMain('fedpet-aggregator', async () => {
     lockDuration: 10_000,
     stalledInterval: 5_000,
     maxStalledCount: 1000,
+    // After a Redis restart the blocking wait can miss the new-job signal: poll every second.
+    drainDelay: 1,
   });
   worker.on('failed', (job, error) => logger.error('experiment job failed', { jobId: job?.id, error }));
   worker.on('error', (error) => logger.warn('experiment worker error', { error }));

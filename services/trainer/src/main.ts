@@ -232,6 +232,8 @@ await runMain('fedpet-trainer', async () => {
       // event loop past 15 s would let the job run twice: the second update is ignored as a duplicate.
       lockDuration: 15_000,
       stalledInterval: 5_000,
+      // After a Redis restart the worker's blocking wait can miss the new-job signal: poll every second.
+      drainDelay: 1,
     });
     worker.on('error', (error) => logger.warn('round worker error', { error, queue }));
     return worker;
