@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import amqplib from 'amqplib';
 import { connectRedis } from '../../shared/src/service/connect-redis.ts';
 import { removeRabbitNamespace } from '../chaos/support/amqp-namespace.ts';
 import { prepareCohort } from '../chaos/support/cohort.ts';
@@ -23,6 +24,7 @@ interface Results {
   resumedFrom?: { experimentId: string; round: number };
   rounds: { round: number; model: { sha256: string }; metrics: Record<string, number> }[];
   model: { weights: { sha256: string } };
+  messageChecks: Record<string, number>;
 }
 
 const namespace = uniqueNamespace('resume');
@@ -47,6 +49,14 @@ before(async () => {
     namespace,
     directory: work,
   });
+  // A malformed frame on the aggregator's input before the experiment: dead-lettered and counted.
+  const broker = await amqplib.connect(testUrls.amqp);
+  const channel = await broker.createConfirmChannel();
+  channel.publish(namespace, 'update.junk-experiment.h1', Buffer.from('not a fedpet frame'), {
+    persistent: true,
+  });
+  await channel.waitForConfirms();
+  await broker.close();
   const spec = join(work, 'experiment.yaml');
   await writeExperiment(spec, { name: 'resume', rounds: 4, secureAggregation: { enabled: false } });
   const run = await submitExperiment({
@@ -105,4 +115,8 @@ test('a round past the stored ones, or an unknown experiment, is refused with on
   const unknown = await runCli(cli.fedpet, ['resume', 'no-such-1', '--from-round', '1', ...connection]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no stored experiment "no-such-1"/);
+});
+
+test('a malformed frame sent to the aggregator is counted in results.json by its code', () => {
+  assert.ok((original.messageChecks.INVALID_MESSAGE ?? 0) >= 1, JSON.stringify(original.messageChecks));
 });

@@ -67,7 +67,14 @@ await runMain('fedpet-aggregator', async () => {
   // Everything the aggregator publishes is signed; hospital messages are verified before use.
   const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.id });
   const verifier = new FrameVerifier({ keyOf: (sender) => keys.federation.hospitals.get(sender) });
-  const verified = { verifier };
+  /** Frames that failed decoding, by code (INVALID_MESSAGE, UNSUPPORTED_VERSION, …): results.json messageChecks. */
+  const invalidFrames: Record<string, number> = {};
+  const verified = {
+    verifier,
+    onInvalid: (code: string) => {
+      invalidFrames[code] = (invalidFrames[code] ?? 0) + 1;
+    },
+  };
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const checkpoints = new CheckpointStore(redis, config.namespace);
   const inbox = new UpdateInbox(logger, {
@@ -210,7 +217,7 @@ await runMain('fedpet-aggregator', async () => {
                 Topics.secaggDown(fields.experimentId, hospital),
                 encodeMessage('secagg', fields, body),
               ),
-            rejectedMessages: () => verifier.counts(),
+            rejectedMessages: () => ({ ...verifier.counts(), ...invalidFrames }),
           },
           gpuWorkerKnown: (hospital) => {
             // Workers heard from in the last 5 minutes (heartbeats come every few seconds).

@@ -13,6 +13,8 @@ export interface ConsumeOptions {
   verifier?: FrameVerifier;
   /** Told about each message the verifier rejects (e.g. to count it in metrics). Must not throw. */
   onRejected?: (reason: RejectReason, detail: string, decoded: DecodedMessage) => void;
+  /** Told about each frame that fails decoding (bad framing, schema, version, type), by error code. */
+  onInvalid?: (code: string) => void;
 }
 
 /**
@@ -34,7 +36,7 @@ export function consumeEnvelopes(
   handler: EnvelopeHandler,
   consumeOptions: ConsumeOptions = {},
 ): Promise<Subscription> {
-  const { verifier, onRejected } = consumeOptions;
+  const { verifier, onRejected, onInvalid } = consumeOptions;
   return bus.subscribe(options, async (raw) => {
     let decoded: DecodedMessage;
     try {
@@ -42,6 +44,7 @@ export function consumeEnvelopes(
     } catch (error) {
       const { code, reason } = describeError(error);
       logger.warn('message rejected to the dead-letter queue', { topic: raw.topic, code, reason });
+      onInvalid?.(code);
       throw error;
     }
     const { header } = decoded;
