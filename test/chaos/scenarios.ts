@@ -75,10 +75,14 @@ const noFault = async (): Promise<Fault> => ({});
 /** Back after 1–3 s, as a supervisor (systemd, Kubernetes) would restart it. */
 const restartDelay = (random: Rng) => 1000 + Math.round(random.next() * 2000);
 
-function aggregatorKill(id: string, secureAggregation: boolean): Scenario {
+function aggregatorKill(
+  id: string,
+  secureAggregation: boolean,
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+): Scenario {
   return {
     id,
-    fault: `aggregator SIGKILL (${secureAggregation ? 'secure aggregation' : 'sealed updates'})`,
+    fault: `aggregator ${signal} (${secureAggregation ? 'secure aggregation' : 'sealed updates'})`,
     secureAggregation,
     transient: true,
     timeoutMs: 180_000,
@@ -86,8 +90,9 @@ function aggregatorKill(id: string, secureAggregation: boolean): Scenario {
       during: async () => {
         if (!(await context.randomMoment())) return;
         const { aggregator } = context.federation;
-        context.injected('aggregator SIGKILL');
-        await aggregator.kill('SIGKILL');
+        context.injected(`aggregator ${signal}`);
+        // SIGTERM: it checkpoints and hands its experiment back; the next aggregator resumes it.
+        await aggregator.kill(signal);
         const down = restartDelay(context.random);
         await sleep(down);
         context.log(`aggregator restarted after ${down} ms (same arguments)`);
@@ -152,6 +157,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   aggregatorKill('aggregator-kill', true),
   aggregatorKill('aggregator-kill-sealed', false),
+  aggregatorKill('aggregator-sigterm', true, 'SIGTERM'),
   trainerKill('trainer-kill', true),
   trainerKill('trainer-kill-sealed', false),
   {

@@ -77,7 +77,9 @@ await runMain('fedpet-aggregator', async () => {
   };
   const blobs = new RedisBlobStore(redis, { prefix: config.namespace });
   const checkpoints = new CheckpointStore(redis, config.namespace);
+  const shutdown = new AbortController();
   const inbox = new UpdateInbox(logger, {
+    signal: shutdown.signal,
     // After a restart, updates for the round being resumed wait for it rather than being dropped.
     willOpen: async (experimentId, round) => {
       const checkpoint = await checkpoints.load(experimentId).catch(() => undefined);
@@ -129,7 +131,6 @@ await runMain('fedpet-aggregator', async () => {
     return queue;
   };
   const requiresGpu = (job: RoundJob) => job.plan.kind !== 'exact-cox' && modelSpecOf(job.plan).requiresGpu;
-  const shutdown = new AbortController();
   const receiveBuffers = new BufferPool();
 
   const publish = async (topic: string, frame: Buffer) => {
@@ -264,8 +265,9 @@ await runMain('fedpet-aggregator', async () => {
   await onShutdownSignal(async (signal) => {
     logger.info('shutting down', { signal });
     shutdown.abort();
-    await worker.close();
+    // Consumers first: a message still waiting for a round goes back to the queue, not to us again.
     await Promise.all([updates.close(), nodes.close()]);
+    await worker.close();
     await Promise.all([...trainQueues.values()].map((queue) => queue.close()));
     await bus.close();
     stopRedisWatch();

@@ -15,6 +15,11 @@ export interface UpdateInboxOptions {
   willOpen?: (experimentId: string, round: number) => Promise<boolean>;
   /** How long such a message waits for its round (default 60 s). */
   waitForOpenMs?: number;
+  /**
+   * The aggregator is shutting down: a message still waiting for its round
+   * is handed back to the broker (a retryable failure) for the next aggregator.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -59,6 +64,10 @@ export class UpdateInbox {
     if (!entry && (await this.options.willOpen?.(header.experimentId, header.round))) {
       const until = Date.now() + (this.options.waitForOpenMs ?? 60_000);
       while (!entry && Date.now() < until) {
+        if (this.options.signal?.aborted) {
+          // Not acknowledged: the broker keeps it for the aggregator that resumes the round.
+          throw new Error('the aggregator is shutting down: message left to the next aggregator');
+        }
         await sleep(200);
         entry = this.open.get(key);
       }
