@@ -13,14 +13,12 @@ import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
 import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
-import { connectRedis } from '@fedpet/shared/service/connect-redis';
-import { watchRedisHealth } from '@fedpet/shared/service/redis-health';
+import { connectBrokers } from '@fedpet/shared/service/connect-brokers';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { injectTraceContext } from '@fedpet/shared/telemetry/propagation';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
-import { createBus } from '@fedpet/shared/transport/create-bus';
 import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
@@ -45,25 +43,11 @@ await runMain('fedpet-aggregator', async () => {
     id: config.id,
   });
   for (const warning of keys.identity.warnings) logger.warn('identity key file', { warning });
-  const redis = await connectRedis(config.redisUrl);
-  // Outages are logged when they start and end; one that outlasts FEDPET_BROKER_GIVE_UP_SECONDS
-  // is an error (reconnection goes on: the experiment resumes once the broker is back).
-  const stopRedisWatch = watchRedisHealth(redis, {
-    giveUpMs: config.brokerGiveUpMs,
-    onEvent: (event) =>
-      event.type === 'unreachable'
-        ? logger.error(`Redis unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
-        : logger.warn(`redis ${event.type}`, { event }),
-  });
-  const rawBus = await createBus(config.busUrl, {
-    namespace: config.namespace,
-    clientName: config.id,
-    reconnectGiveUpMs: config.brokerGiveUpMs,
-    onEvent: (event) =>
-      event.type === 'unreachable'
-        ? logger.error(`message broker unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
-        : logger.warn(`bus ${event.type}`, { event }),
-  });
+  const {
+    redis,
+    bus: rawBus,
+    stopWatching: stopRedisWatch,
+  } = await connectBrokers(config, config.id, logger);
   // Everything the aggregator publishes is signed; hospital messages are verified before use.
   const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.id });
   const verifier = new FrameVerifier({ keyOf: (sender) => keys.federation.hospitals.get(sender) });

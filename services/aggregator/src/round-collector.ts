@@ -548,11 +548,6 @@ export class RoundCollector {
     }
   }
 
-  /** The stored updates' descriptions (durable mode): who was folded or rejected at close. */
-  storedUpdates(): StoredUpdateMeta[] {
-    return [...this.stored.values()];
-  }
-
   /**
    * Where an update is reassembled: the accumulator's own receive area when
    * it is free (the update is then checked and folded with no copy), else a

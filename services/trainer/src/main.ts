@@ -9,13 +9,11 @@ import { createLogger, parseLogLevel } from '@fedpet/shared/log/logger';
 import { selectBackend } from '@fedpet/shared/ml/backend';
 import { FrameVerifier } from '@fedpet/shared/security/frame-signing';
 import { loadServiceKeys } from '@fedpet/shared/security/service-keys';
-import { connectRedis } from '@fedpet/shared/service/connect-redis';
-import { watchRedisHealth } from '@fedpet/shared/service/redis-health';
+import { connectBrokers } from '@fedpet/shared/service/connect-brokers';
 import { onShutdownSignal, runMain } from '@fedpet/shared/service/run-main';
 import { startTelemetry } from '@fedpet/shared/telemetry/sdk';
 import { withConsumerSpan } from '@fedpet/shared/telemetry/spans';
 import { consumeEnvelopes } from '@fedpet/shared/transport/consume';
-import { createBus } from '@fedpet/shared/transport/create-bus';
 import { SigningBus } from '@fedpet/shared/transport/signing-bus';
 import { Topics } from '@fedpet/shared/transport/topics';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -64,25 +62,7 @@ await runMain('fedpet-trainer', async () => {
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
 
-  const redis = await connectRedis(config.redisUrl);
-  // Outages are logged when they start and end; one that outlasts FEDPET_BROKER_GIVE_UP_SECONDS
-  // is an error (reconnection goes on: the experiment resumes once the broker is back).
-  const stopRedisWatch = watchRedisHealth(redis, {
-    giveUpMs: config.brokerGiveUpMs,
-    onEvent: (event) =>
-      event.type === 'unreachable'
-        ? logger.error(`Redis unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
-        : logger.warn(`redis ${event.type}`, { event }),
-  });
-  const rawBus = await createBus(config.busUrl, {
-    namespace: config.namespace,
-    clientName: workerId,
-    reconnectGiveUpMs: config.brokerGiveUpMs,
-    onEvent: (event) =>
-      event.type === 'unreachable'
-        ? logger.error(`message broker unreachable for ${Math.round(event.sinceMs / 1000)} s`, { event })
-        : logger.warn(`bus ${event.type}`, { event }),
-  });
+  const { redis, bus: rawBus, stopWatching: stopRedisWatch } = await connectBrokers(config, workerId, logger);
   // Every message this hospital sends is signed; only the aggregator's messages are accepted.
   const bus = new SigningBus(rawBus, keys.identity.signingKey, { sender: config.hospital });
   const verifier = new FrameVerifier({
