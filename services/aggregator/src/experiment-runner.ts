@@ -594,7 +594,12 @@ async function runRound(
           }
         : {}),
     };
-    return { record, counters: collector.counters };
+    // Resent secure-aggregation messages are copies too (reliability.duplicatesIgnored).
+    const counters = {
+      ...collector.counters,
+      duplicates: collector.counters.duplicates + (secure?.duplicates ?? 0),
+    };
+    return { record, counters };
   } finally {
     closeRound();
   }
