@@ -447,18 +447,23 @@ async function decodeInto(
       decodeFrameInto(buffer, frame.frameIndex, format, frame.slope, frame.intercept, data, k * sliceSize);
     }
   };
+  // Files are taken in order and in-flight reads finish after a failure, so
+  // the earliest failing file has always been read: reporting it (not the
+  // first to fail in time) makes the error the same on every run.
+  const failures = new Map<number, unknown>();
   const worker = async (): Promise<void> => {
     while (!failed && next < fileIndices.length) {
-      const fileIndex = fileIndices[next++]!;
+      const position = next++;
       try {
-        await decodeFile(fileIndex);
+        await decodeFile(fileIndices[position]!);
       } catch (error) {
         failed = true;
-        throw error;
+        failures.set(position, error);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, fileIndices.length) }, worker));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
 }
 
 /**
