@@ -14,6 +14,7 @@ import { writeSmallPetCohort } from '../support/small-pet-cohort.ts';
  * the per-round C-index pooled by the aggregator.
  */
 let work: string;
+let sandboxOutput: string;
 let results: {
   status: string;
   rounds: { metrics: Record<string, number>; hospitals: { status: string }[] }[];
@@ -44,9 +45,11 @@ before(async () => {
       '--out',
       join(work, 'out'),
     ],
-    { timeoutMs: 300_000 },
+    // Every trainer trains data-parallel on two threads (each job's batches split between them).
+    { timeoutMs: 300_000, env: { FEDPET_TRAIN_THREADS: '2' } },
   );
   assert.equal(run.code, 0, `sandbox failed:\n${run.stdout}\n${run.stderr}`);
+  sandboxOutput = run.stdout;
   results = JSON.parse(await readFile(join(work, 'out', 'results.json'), 'utf8'));
 });
 
@@ -54,7 +57,7 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('a MIP CNN trains at every hospital on wasm and reports a pooled C-index each round', async () => {
+test('a MIP CNN trains at every hospital on wasm, on two threads each, and reports a pooled C-index each round', async () => {
   assert.equal(results.status, 'completed');
   for (const round of results.rounds) {
     assert.ok(round.hospitals.every((h) => h.status === 'ok'));
@@ -63,4 +66,6 @@ test('a MIP CNN trains at every hospital on wasm and reports a pooled C-index ea
   }
   const log = await readFile(join(work, 'out', 'logs', 'trainer-h1.log'), 'utf8');
   assert.match(log, /"backend":"wasm"/);
+  assert.match(log, /"trainThreads":2/);
+  assert.match(sandboxOutput, /h1 ready: backend wasm on 2 threads/);
 });

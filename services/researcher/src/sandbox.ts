@@ -78,7 +78,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       if (body.state === 'ready' && !ready.has(body.hospital)) {
         ready.add(body.hospital);
         out.write(
-          `  ${body.hospital} ready: backend ${body.capabilities.backend}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} ${d.kind === 'pet-ct' ? 'patients' : 'rows'}${d.events !== undefined ? `, ${d.events} events` : ''})`).join(', ')}\n`,
+          `  ${body.hospital} ready: backend ${body.capabilities.backend}${(body.capabilities.trainThreads ?? 1) > 1 ? ` on ${body.capabilities.trainThreads} threads` : ''}, datasets ${body.datasets.map((d) => `${d.name} (${d.rows} ${d.kind === 'pet-ct' ? 'patients' : 'rows'}${d.events !== undefined ? `, ${d.events} events` : ''})`).join(', ')}\n`,
         );
         onReady();
       }

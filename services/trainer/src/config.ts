@@ -34,6 +34,8 @@ Options (each also settable by the environment variable shown):
                           be masked (secure aggregation)
   --backend <name>        tensorflow | wasm | cpu (default: best that loads)  FEDPET_BACKEND
   --workers <n>           round jobs trained at once (default 1)              FEDPET_WORKERS
+  --train-threads <n>     threads one job trains on, data-parallel (default 1; FEDPET_TRAIN_THREADS
+                          'auto': every core); wasm and cpu backends only
   --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
   --bus <url>             amqp://… (RabbitMQ) or mqtt://… (MQTT 5)             FEDPET_BUS_URL
                           default amqp://guest:guest@127.0.0.1:5672
@@ -65,6 +67,8 @@ export interface TrainerConfig extends CommonConfig {
   datasets: DatasetConfig[];
   backend: BackendPreference | undefined;
   workers: number;
+  /** Data-parallel threads per job: a count, or 'auto' (every core). */
+  trainThreads: number | 'auto';
   heartbeatSeconds: number;
 }
 
@@ -80,6 +84,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
       'require-secure-aggregation': { type: 'boolean' },
       backend: { type: 'string' },
       workers: { type: 'string' },
+      'train-threads': { type: 'string' },
       heartbeat: { type: 'string' },
       bus: { type: 'string' },
       redis: { type: 'string' },
@@ -138,6 +143,10 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     datasets,
     backend: backendName as BackendPreference | undefined,
     workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),
+    trainThreads:
+      (values['train-threads'] ?? env.FEDPET_TRAIN_THREADS) === 'auto'
+        ? 'auto'
+        : reader.integer('FEDPET_TRAIN_THREADS', 1, 1, 256, values['train-threads']),
     heartbeatSeconds: reader.integer('FEDPET_HEARTBEAT_SECONDS', 5, 1, 3600, values.heartbeat),
   };
   reader.done();

@@ -24,6 +24,7 @@ export function startHeartbeat(options: {
   hospital: string;
   workerId: string;
   backend: SelectedBackend;
+  trainThreads: number;
   datasets: DatasetRegistry;
   intervalSeconds: number;
   softwareVersion: string;
@@ -39,6 +40,7 @@ export function startHeartbeat(options: {
         backend: options.backend.name,
         gpu: options.backend.gpu,
         cpus: availableParallelism(),
+        trainThreads: options.trainThreads,
       },
       datasets: options.datasets.summary(),
       softwareVersion: options.softwareVersion,

@@ -21,6 +21,7 @@ import { readTrainerConfig, TRAINER_HELP } from './config.ts';
 import { handleCoxJob } from './cox-handler.ts';
 import { DatasetRegistry } from './dataset-registry.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { createLocalTrainer, resolveTrainThreads } from './local-trainer.ts';
 import { RegistryStore } from './registry/registry-store.ts';
 import { handleRoundJob } from './round-handler.ts';
 import { SecaggMailbox } from './secagg-mailbox.ts';
@@ -61,6 +62,7 @@ await runMain('fedpet-trainer', async () => {
   }
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
+  const localTrainer = createLocalTrainer(resolveTrainThreads(config.trainThreads), backend, logger);
 
   const { redis, bus: rawBus, stopWatching: stopRedisWatch } = await connectBrokers(config, workerId, logger);
   // Every message this hospital sends is signed; only the aggregator's messages are accepted.
@@ -93,6 +95,7 @@ await runMain('fedpet-trainer', async () => {
     hospital: config.hospital,
     workerId,
     backend,
+    trainThreads: localTrainer.threads,
     datasets,
     intervalSeconds: config.heartbeatSeconds,
     softwareVersion: SOFTWARE_VERSION,
@@ -143,6 +146,8 @@ await runMain('fedpet-trainer', async () => {
                       logger,
                       signal: shutdown.signal,
                       getBlob: (ref) => blobs.get(ref),
+                      train: localTrainer.train,
+                      trainThreads: localTrainer.threads,
                     }),
               {
                 bus,
@@ -222,6 +227,7 @@ await runMain('fedpet-trainer', async () => {
   logger.info('trainer ready', {
     queues,
     bus: bus.kind,
+    trainThreads: localTrainer.threads,
     datasets: datasets.summary(),
     tracing: telemetry.exporting ? telemetry.endpoint : 'off',
   });
@@ -232,6 +238,7 @@ await runMain('fedpet-trainer', async () => {
     heartbeat.stop();
     await Promise.all(roundWorkers.map((worker) => worker.close()));
     shutdown.abort();
+    await localTrainer.close();
     await secaggMessages.close();
     await bus.deleteSubscription(secaggSubscription).catch(() => {});
     await bus.close();

@@ -9,9 +9,10 @@ import { modelSpecOf } from '@fedpet/shared/ml/plans/model-spec';
 import { splitPlanData } from '@fedpet/shared/ml/plans/plan-data';
 import { buildPlanModel } from '@fedpet/shared/ml/plans/plan-model';
 import { deriveSeed } from '@fedpet/shared/ml/random';
-import { evaluate, trainLocal } from '@fedpet/shared/ml/train';
+import { evaluate } from '@fedpet/shared/ml/train';
 import { withSpan } from '@fedpet/shared/telemetry/spans';
 import type { DatasetRegistry } from './dataset-registry.ts';
+import type { TrainFunction } from './local-trainer.ts';
 
 export interface RoundHandlerDeps {
   hospital: string;
@@ -20,6 +21,10 @@ export interface RoundHandlerDeps {
   logger: Logger;
   getBlob(ref: BlobRef): Promise<Buffer>;
   signal: AbortSignal;
+  /** Trains on the local split: trainLocal, or data-parallel threads (local-trainer.ts). */
+  train: TrainFunction;
+  /** Threads that train one job (1: the main thread). */
+  trainThreads: number;
 }
 
 export interface LocalUpdate {
@@ -74,9 +79,15 @@ export async function handleRoundJob(job: RoundJob, deps: RoundHandlerDeps): Pro
     const trainingSeed = deriveSeed(job.seed, 'train', job.round, deps.hospital);
     const result = await withSpan(
       'train.local',
-      { attributes: { 'fedpet.backend': deps.backend.name, 'fedpet.samples': train.rows } },
+      {
+        attributes: {
+          'fedpet.backend': deps.backend.name,
+          'fedpet.samples': train.rows,
+          'fedpet.train_threads': deps.trainThreads,
+        },
+      },
       () =>
-        trainLocal(model, train, job.hyperparameters, spec, trainingSeed, {
+        deps.train(model, train, job.hyperparameters, spec, trainingSeed, {
           signal: deps.signal,
           onProgress: (epoch, loss) => deps.logger.debug('epoch done', { round: job.round, epoch, loss }),
         }),

@@ -20,6 +20,8 @@ export const nodeStatusSchema = z.object({
     backend: z.string(),
     gpu: z.object({ available: z.boolean(), device: z.string().optional() }),
     cpus: z.number().int().positive(),
+    /** Threads one round job trains on (data-parallel); absent from trainers before it was reported. */
+    trainThreads: z.number().int().positive().optional(),
   }),
   /** Counts and shapes only. Counts below 5 are reported as "<5". */
   datasets: z.array(

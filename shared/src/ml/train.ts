@@ -40,12 +40,12 @@ export interface TrainResult {
 export type EvaluationMetrics = { loss?: number } & Record<string, number>;
 
 /** Tabular data and plans are accepted as they are: they are the plain case of PlanData and ModelSpec. */
-type DataLike = PlanData | TabularData;
-type SpecLike = ModelSpec | Plan | MlpShape;
-const asPlanData = (data: DataLike): PlanData => ('targetWidth' in data ? data : fromTabular(data));
-const asSpec = (spec: SpecLike): ModelSpec => asModelSpec(spec);
+export type DataLike = PlanData | TabularData;
+export type SpecLike = ModelSpec | Plan | MlpShape;
+export const asPlanData = (data: DataLike): PlanData => ('targetWidth' in data ? data : fromTabular(data));
+export const asSpec = (spec: SpecLike): ModelSpec => asModelSpec(spec);
 
-function checkFit(model: tf.LayersModel, data: PlanData, spec: ModelSpec): void {
+export function checkFit(model: tf.LayersModel, data: PlanData, spec: ModelSpec): void {
   const width = spec.columns.length;
   const tabularInput = model.inputs.find((input) => input.shape.length === 2);
   if (width > 0 && tabularInput?.shape[1] !== width) {
@@ -73,7 +73,9 @@ function checkFit(model: tf.LayersModel, data: PlanData, spec: ModelSpec): void 
 }
 
 /** The loss of a batch, from its target tensor ([n,1] label or [n,2] time, event) and the model output. */
-function lossFunction(spec: ModelSpec): (target: tf.Tensor2D, output: tf.Tensor) => tf.Scalar {
+export function lossFunction(
+  spec: Pick<ModelSpec, 'objective' | 'ties'>,
+): (target: tf.Tensor2D, output: tf.Tensor) => tf.Scalar {
   switch (spec.objective) {
     case 'bce':
       return (target, output) => tf.metrics.binaryCrossentropy(target, output).mean();
@@ -93,18 +95,29 @@ function lossFunction(spec: ModelSpec): (target: tf.Tensor2D, output: tf.Tensor)
   }
 }
 
-function createOptimizer(hyperparameters: Hyperparameters): tf.Optimizer {
+export function createOptimizer(hyperparameters: Hyperparameters): tf.Optimizer {
   return hyperparameters.optimizer === 'adam'
     ? tf.train.adam(hyperparameters.learningRate)
     : tf.train.sgd(hyperparameters.learningRate);
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new FedpetError(ErrorCodes.cancelled, 'training cancelled');
 }
 
-/** The model inputs for rows [start, start + size) in `order` (or in place when order is absent). */
-function batchInputs(data: PlanData, rows: ArrayLike<number>): { inputs: tf.Tensor[]; target: tf.Tensor2D } {
+/** One batch as flat arrays: images [n, ...imageShape] when the data has them, tabular [n, width], target [n, targetWidth]. */
+export interface BatchArrays {
+  rows: number;
+  images: Float32Array | undefined;
+  imageShape: readonly number[] | undefined;
+  tabular: Float32Array;
+  tabularWidth: number;
+  target: Float32Array;
+  targetWidth: number;
+}
+
+/** Copies the given rows (indices into `data`) into a batch's flat arrays. */
+export function batchArrays(data: PlanData, rows: ArrayLike<number>): BatchArrays {
   const n = rows.length;
   const tabular = new Float32Array(n * data.tabularWidth);
   const target = new Float32Array(n * data.targetWidth);
@@ -122,13 +135,33 @@ function batchInputs(data: PlanData, rows: ArrayLike<number>): { inputs: tf.Tens
     );
     if (images) images.set(data.images!.subarray(row * imageSize, (row + 1) * imageSize), i * imageSize);
   }
-  const inputs: tf.Tensor[] = [];
-  if (images) inputs.push(tf.tensor(images, [n, ...data.imageShape!]));
-  if (data.tabularWidth > 0 || !images) inputs.push(tf.tensor2d(tabular, [n, data.tabularWidth]));
-  return { inputs, target: tf.tensor2d(target, [n, data.targetWidth]) };
+  return {
+    rows: n,
+    images,
+    imageShape: data.imageShape,
+    tabular,
+    tabularWidth: data.tabularWidth,
+    target,
+    targetWidth: data.targetWidth,
+  };
 }
 
-function apply(model: tf.LayersModel, inputs: tf.Tensor[], training: boolean): tf.Tensor {
+/** The model's input tensors for a batch: the image first (when there is one), then the tabular columns. */
+export function inputTensors(batch: Omit<BatchArrays, 'target' | 'targetWidth'>): tf.Tensor[] {
+  const inputs: tf.Tensor[] = [];
+  if (batch.images) inputs.push(tf.tensor(batch.images, [batch.rows, ...batch.imageShape!]));
+  if (batch.tabularWidth > 0 || !batch.images) {
+    inputs.push(tf.tensor2d(batch.tabular, [batch.rows, batch.tabularWidth]));
+  }
+  return inputs;
+}
+
+function batchInputs(data: PlanData, rows: ArrayLike<number>): { inputs: tf.Tensor[]; target: tf.Tensor2D } {
+  const batch = batchArrays(data, rows);
+  return { inputs: inputTensors(batch), target: tf.tensor2d(batch.target, [batch.rows, batch.targetWidth]) };
+}
+
+export function apply(model: tf.LayersModel, inputs: tf.Tensor[], training: boolean): tf.Tensor {
   return model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
 }
 

@@ -1,0 +1,66 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from '@fedpet/shared/log/logger';
+import type { SelectedBackend } from '@fedpet/shared/ml/backend';
+import { DataParallelTrainer } from '@fedpet/shared/ml/parallel/data-parallel-trainer';
+import { trainLocal } from '@fedpet/shared/ml/train';
+
+/** trainLocal's signature: what the round handler calls to train a model on the local split. */
+export type TrainFunction = typeof trainLocal;
+
+export interface LocalTrainer {
+  train: TrainFunction;
+  /** Threads one job trains on. */
+  threads: number;
+  close(): Promise<void>;
+}
+
+/** `--train-threads`: a count, or 'auto' for every core the process may use. */
+export function resolveTrainThreads(setting: number | 'auto'): number {
+  return setting === 'auto' ? availableParallelism() : setting;
+}
+
+/**
+ * How round jobs train: on the main thread (trainLocal), or data-parallel on
+ * `threads` worker threads for the wasm and cpu backends, which use one core
+ * each. Native TensorFlow (tfjs-node, -gpu) runs its own thread pool and the
+ * GPU, so it trains on the main thread whatever the setting. Each job in
+ * flight (`--workers`) gets its own set of threads; a set whose thread died
+ * is dropped and the next job starts a fresh one.
+ */
+export function createLocalTrainer(threads: number, backend: SelectedBackend, logger: Logger): LocalTrainer {
+  const parallelBackend = backend.name === 'wasm' || backend.name === 'cpu' ? backend.name : undefined;
+  if (threads <= 1 || parallelBackend === undefined) {
+    if (threads > 1) {
+      logger.info('training on the main thread: the backend runs its own threads', {
+        backend: backend.name,
+        trainThreads: threads,
+      });
+    }
+    return { train: trainLocal, threads: 1, close: async () => {} };
+  }
+  const idle: DataParallelTrainer[] = [];
+  const all = new Set<DataParallelTrainer>();
+  const train: TrainFunction = async (model, data, hyperparameters, spec, seed, options) => {
+    const trainer = idle.pop() ?? (await DataParallelTrainer.start(threads, parallelBackend));
+    all.add(trainer);
+    try {
+      return await trainer.train(model, data, hyperparameters, spec, seed, options);
+    } finally {
+      if (trainer.unusable === undefined) idle.push(trainer);
+      else {
+        all.delete(trainer);
+        logger.warn('training threads dropped', { reason: trainer.unusable });
+        await trainer.close();
+      }
+    }
+  };
+  return {
+    train,
+    threads,
+    close: async () => {
+      await Promise.all([...all].map((trainer) => trainer.close()));
+      all.clear();
+      idle.length = 0;
+    },
+  };
+}
