@@ -15,10 +15,12 @@
  * (64² MIPs, conv 8/16/16, dense 16; batch 16) and clinical-cox (8 features, batch 32).
  *
  * Backends: wasm with fedpet's kernels (selectBackend('wasm') registers them),
- * single-threaded under Node; the pure-JS cpu backend only where a step is
+ * single-threaded under Node, on the main thread and data-parallel on every
+ * core (DataParallelTrainer: one wasm instance per worker thread, the batch
+ * split between them, the real trainer's path); the pure-JS cpu backend only where a step is
  * estimated under CPU_STEP_LIMIT_MS (from one batch-1 step), otherwise the row
  * says it was skipped. Peer: test/bench/peer/torch_models.py, the same
- * networks in PyTorch at 1 and 2 threads, run by FEDPET_TORCH_PYTHON, else
+ * networks in PyTorch at 1 thread and at every core, run by FEDPET_TORCH_PYTHON, else
  * .venv-torch/bin/python, else python3; where `import torch` fails the bench
  * says so and prints fedpet's figures alone.
  *
@@ -28,7 +30,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -39,11 +41,12 @@ import {
   petMipCnnPlanSchema,
 } from '../../shared/src/contracts/experiment-spec.ts';
 import { selectBackend } from '../../shared/src/ml/backend.ts';
-import { modelSpecOf } from '../../shared/src/ml/plans/model-spec.ts';
+import { DataParallelTrainer } from '../../shared/src/ml/parallel/data-parallel-trainer.ts';
+import { type ModelSpec, modelSpecOf } from '../../shared/src/ml/plans/model-spec.ts';
 import type { PlanData } from '../../shared/src/ml/plans/plan-data.ts';
 import { buildPlanModel, imageShapeOf } from '../../shared/src/ml/plans/plan-model.ts';
 import { createRng } from '../../shared/src/ml/random.ts';
-import { trainLocal } from '../../shared/src/ml/train.ts';
+import { type TrainOptions, type TrainResult, trainLocal } from '../../shared/src/ml/train.ts';
 import { median } from './support/median.ts';
 
 type Backend = 'wasm' | 'cpu';
@@ -60,12 +63,16 @@ const MIN_TIMED_STEPS = 3;
 const MAX_TIMED_STEPS = 10;
 /** Timed steps: at least 3; more, up to 10, while they fit in about this many milliseconds. */
 const TIMED_BUDGET_MS = 3_000;
-const PEER_THREADS = [1, 2] as const;
+/** Data-parallel rows and the peer's second column use every core (2 on the machine issue 7 measured). */
+const ALL_CORES = availableParallelism();
+const PEER_THREADS = ALL_CORES > 1 ? [1, ALL_CORES] : [1];
 const SEED = 2026;
 
 interface Row {
   model: string;
   backend: Backend;
+  /** Threads training one step: 1 on the main thread, more data-parallel. */
+  threads: number;
   parameters: number;
   batch: number;
   /** Timed steps after the warm-up one. */
@@ -206,7 +213,14 @@ function tooSlowForCpu(batch1Ms: number, batch: number): string | undefined {
 
 async function measureArchitecture(arch: Architecture, backend: Backend): Promise<Row> {
   await selectBackend(backend);
-  const row: Row = { model: arch.label, backend, parameters: 0, batch: arch.batch, peer: arch.peer };
+  const row: Row = {
+    model: arch.label,
+    backend,
+    threads: 1,
+    parameters: 0,
+    batch: arch.batch,
+    peer: arch.peer,
+  };
   try {
     if (backend === 'cpu') {
       const probe = architectureTrainer(arch, 1);
@@ -294,7 +308,7 @@ function randomPlanData(planCase: PlanCase, rows: number): PlanData {
  * epoch, each ending with trainLocal's own read-back of the epoch loss, so
  * the onProgress callbacks time whole steps.
  */
-async function trainPlan(planCase: PlanCase, rows: number, epochs: number) {
+async function trainPlan(planCase: PlanCase, rows: number, epochs: number, parallel?: DataParallelTrainer) {
   const spec = modelSpecOf(planCase.plan);
   const model = buildPlanModel(spec, SEED);
   const data = randomPlanData(planCase, rows);
@@ -307,9 +321,10 @@ async function trainPlan(planCase: PlanCase, rows: number, epochs: number) {
   const marks: number[] = [];
   const start = performance.now();
   try {
-    const result = await trainLocal(model, data, hyperparameters, spec, SEED, {
-      onProgress: () => marks.push(performance.now()),
-    });
+    const options = { onProgress: () => marks.push(performance.now()) };
+    const result = parallel
+      ? await parallel.train(model, data, hyperparameters, spec, SEED, options)
+      : await trainLocal(model, data, hyperparameters, spec, SEED, options);
     const wallMs = performance.now() - start;
     const stepMs = marks.map((mark, i) => mark - (i === 0 ? start : marks[i - 1]!));
     return { parameters: model.countParams(), result, wallMs, stepMs };
@@ -320,7 +335,7 @@ async function trainPlan(planCase: PlanCase, rows: number, epochs: number) {
 
 async function measurePlan(planCase: PlanCase, backend: Backend): Promise<Row> {
   await selectBackend(backend);
-  const row: Row = { model: planCase.label, backend, parameters: 0, batch: planCase.batch };
+  const row: Row = { model: planCase.label, backend, threads: 1, parameters: 0, batch: planCase.batch };
   if (planCase.peer) row.peer = planCase.peer;
   try {
     // Warm-up call (one step); on cpu it runs at batch 1 and doubles as the speed probe.
@@ -340,6 +355,99 @@ async function measurePlan(planCase: PlanCase, backend: Backend): Promise<Row> {
     row.examplesPerSecond = (planCase.batch * 1000) / row.msPerStep;
   } catch (error) {
     row.note = `fails: ${firstLine(error)}`;
+  }
+  return row;
+}
+
+/** An architecture's batch as one-batch PlanData, and the spec that trains it with the squared error. */
+function architectureData(arch: Architecture): { data: PlanData; spec: ModelSpec } {
+  const size = arch.inputShape.reduce((a, b) => a * b, 1);
+  const data: PlanData = {
+    rows: arch.batch,
+    tabular: new Float32Array(0),
+    tabularWidth: 0,
+    images: randomNormal(arch.batch * size, SEED),
+    imageShape: arch.inputShape,
+    target: randomNormal(arch.batch, SEED + 1),
+    targetWidth: 1,
+  };
+  const base = modelSpecOf(PLAN_CASES[0]!.plan);
+  return { data, spec: { ...base, objective: 'mse', columns: [], image: { kind: 'mip', size: 0 } } };
+}
+
+/** Per-step times from onProgress marks: one step per epoch, as trainPlan does. */
+async function timeEpochs(
+  run: (epochs: number, options: TrainOptions) => Promise<TrainResult>,
+): Promise<{ steps: number; msPerStep: number }> {
+  const timeRun = async (epochs: number) => {
+    const marks: number[] = [];
+    const start = performance.now();
+    await run(epochs, { onProgress: () => marks.push(performance.now()) });
+    return marks.map((mark, i) => mark - (i === 0 ? start : marks[i - 1]!));
+  };
+  const [warmup] = await timeRun(WARMUP_STEPS);
+  const count = Math.max(MIN_TIMED_STEPS, Math.min(MAX_TIMED_STEPS, Math.floor(TIMED_BUDGET_MS / warmup!)));
+  const samples = await timeRun(count);
+  return { steps: samples.length, msPerStep: median(samples) };
+}
+
+/** An architecture trained data-parallel on `threads` wasm worker threads (DataParallelTrainer.train). */
+async function measureArchitectureParallel(arch: Architecture, threads: number): Promise<Row> {
+  await selectBackend('wasm');
+  const row: Row = {
+    model: arch.label,
+    backend: 'wasm',
+    threads,
+    parameters: 0,
+    batch: arch.batch,
+    peer: arch.peer,
+  };
+  const { data, spec } = architectureData(arch);
+  const model = arch.build();
+  let trainer: DataParallelTrainer | undefined;
+  try {
+    trainer = await DataParallelTrainer.start(threads, 'wasm');
+    const parallel = trainer;
+    row.parameters = model.countParams();
+    const hyperparameters = { batchSize: arch.batch, learningRate: 1e-3, optimizer: 'adam' as const };
+    const timing = await timeEpochs((localEpochs, options) =>
+      parallel.train(model, data, { ...hyperparameters, localEpochs }, spec, SEED, options),
+    );
+    row.steps = timing.steps;
+    row.msPerStep = timing.msPerStep;
+    row.examplesPerSecond = (arch.batch * 1000) / timing.msPerStep;
+  } catch (error) {
+    row.note = `fails: ${firstLine(error)}`;
+  } finally {
+    await trainer?.close();
+    model.dispose();
+  }
+  return row;
+}
+
+/** A plan trained data-parallel on `threads` wasm worker threads. */
+async function measurePlanParallel(planCase: PlanCase, threads: number): Promise<Row> {
+  await selectBackend('wasm');
+  const row: Row = { model: planCase.label, backend: 'wasm', threads, parameters: 0, batch: planCase.batch };
+  if (planCase.peer) row.peer = planCase.peer;
+  let trainer: DataParallelTrainer | undefined;
+  try {
+    trainer = await DataParallelTrainer.start(threads, 'wasm');
+    const warmup = await trainPlan(planCase, planCase.batch, 1, trainer);
+    row.parameters = warmup.parameters;
+    const count = Math.max(
+      MIN_TIMED_STEPS,
+      Math.min(MAX_TIMED_STEPS, Math.floor(TIMED_BUDGET_MS / warmup.wallMs)),
+    );
+    const run = await trainPlan(planCase, planCase.batch, count, trainer);
+    row.steps = run.result.steps;
+    row.msPerStep = median(run.stepMs);
+    row.wallMsPerStep = run.wallMs / run.result.steps;
+    row.examplesPerSecond = (planCase.batch * 1000) / row.msPerStep;
+  } catch (error) {
+    row.note = `fails: ${firstLine(error)}`;
+  } finally {
+    await trainer?.close();
   }
   return row;
 }
@@ -389,13 +497,16 @@ export async function runTrainingBench() {
       peer[`${model}/${threads}`] = runPeer(peerPython.python, model, threads);
   };
   const rows: Row[] = [];
+  const parallelThreads = PEER_THREADS.filter((t) => t > 1);
   for (const arch of ARCHITECTURES) {
     rows.push(await measureArchitecture(arch, 'wasm'));
+    for (const threads of parallelThreads) rows.push(await measureArchitectureParallel(arch, threads));
     measurePeer(arch.peer);
     rows.push(await measureArchitecture(arch, 'cpu'));
   }
   for (const planCase of PLAN_CASES) {
     rows.push(await measurePlan(planCase, 'wasm'));
+    for (const threads of parallelThreads) rows.push(await measurePlanParallel(planCase, threads));
     measurePeer(planCase.peer);
     rows.push(await measurePlan(planCase, 'cpu'));
   }
@@ -422,20 +533,21 @@ export async function runTrainingBench() {
   const table = rows.map((r) => ({
     model: r.model,
     backend: r.backend === 'wasm' ? 'wasm + fedpet kernels' : 'cpu',
+    threads: r.threads,
     params: f(r.parameters),
     batch: r.batch,
     'ms/step': r.note ?? f(r.msPerStep, r.msPerStep !== undefined && r.msPerStep < 100 ? 1 : 0),
     'examples/s': f(r.examplesPerSecond, 1),
-    'PyTorch 1t ms': f(peerMs(r, 1), 1),
-    'fedpet ÷ PyTorch 1t': ratio(r.msPerStep, peerMs(r, 1)),
-    'PyTorch 2t ms': f(peerMs(r, 2), 1),
-    'fedpet ÷ PyTorch 2t': ratio(r.msPerStep, peerMs(r, 2)),
+    'PyTorch ms, same threads': f(peerMs(r, r.threads), 1),
+    'fedpet ÷ PyTorch, same threads': ratio(r.msPerStep, peerMs(r, r.threads)),
+    'fedpet ÷ PyTorch 1t': r.threads > 1 ? ratio(r.msPerStep, peerMs(r, 1)) : '',
   }));
   console.table(table);
   console.log(
-    `fedpet: tfjs ${tf.version.tfjs}, wasm ${wasmThreads}-threaded${wasmSimd ? ' with SIMD' : ''} under Node ` +
-      '(one core): the same-core comparison is the 1-thread PyTorch column; the 2-thread column is what ' +
-      'PyTorch gets from both cores of this machine. Ratios: fedpet ms ÷ PyTorch ms (1 = as fast).',
+    `fedpet: tfjs ${tf.version.tfjs}, wasm ${wasmThreads}-threaded${wasmSimd ? ' with SIMD' : ''} under Node: ` +
+      `one core per thread; ${ALL_CORES} threads = data-parallel on ${ALL_CORES} worker threads. The target ` +
+      'compares the same thread count (PyTorch torch.set_num_threads); the last column shows what the extra ' +
+      'cores buy against PyTorch on one. Ratios: fedpet ms ÷ PyTorch ms (1 = as fast).',
   );
   console.log(
     'Plans: trainLocal with the Cox loss (PyTorch peer: same network, Cox partial likelihood); ' +
@@ -467,7 +579,7 @@ export async function runTrainingBench() {
     rows: rows.map((r) => ({
       ...r,
       torch1ThreadMsPerStep: peerMs(r, 1) ?? null,
-      torch2ThreadMsPerStep: peerMs(r, 2) ?? null,
+      torchSameThreadsMsPerStep: peerMs(r, r.threads) ?? null,
     })),
     peer,
     mismatches,

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from '@fedpet/shared/log/logger';
 import type { SelectedBackend } from '@fedpet/shared/ml/backend';
 import { DataParallelTrainer } from '@fedpet/shared/ml/parallel/data-parallel-trainer';
-import { trainLocal } from '@fedpet/shared/ml/train';
+import { asSpec, trainLocal } from '@fedpet/shared/ml/train';
 
 /** trainLocal's signature: what the round handler calls to train a model on the local split. */
 export type TrainFunction = typeof trainLocal;
@@ -23,7 +23,9 @@ export function resolveTrainThreads(setting: number | 'auto'): number {
  * How round jobs train: on the main thread (trainLocal), or data-parallel on
  * `threads` worker threads for the wasm and cpu backends, which use one core
  * each. Native TensorFlow (tfjs-node, -gpu) runs its own thread pool and the
- * GPU, so it trains on the main thread whatever the setting. Each job in
+ * GPU, so it trains on the main thread whatever the setting; so do plans
+ * without images, whose steps take about a millisecond: splitting them costs
+ * more than it saves (see docs/performance.md). Each job in
  * flight (`--workers`) gets its own set of threads; a set whose thread died
  * is dropped and the next job starts a fresh one.
  */
@@ -41,6 +43,7 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
   const idle: DataParallelTrainer[] = [];
   const all = new Set<DataParallelTrainer>();
   const train: TrainFunction = async (model, data, hyperparameters, spec, seed, options) => {
+    if (asSpec(spec).image === undefined) return trainLocal(model, data, hyperparameters, spec, seed, options);
     const trainer = idle.pop() ?? (await DataParallelTrainer.start(threads, parallelBackend));
     all.add(trainer);
     try {

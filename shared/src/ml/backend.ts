@@ -86,7 +86,11 @@ async function tryWasm(notes: string[]): Promise<boolean> {
     await activate('wasm');
     // Kernels stock wasm 4.22 lacks (Conv2DBackpropFilter, UnsortedSegmentSum) and faster convolutions.
     (await import('./kernels/register-wasm-kernels.ts')).registerFedpetWasmKernels();
-    notes.push(`using 'wasm' via ${wasmBackendModule}`);
+    // Their SIMD parts (im2col, max pooling); without them the kernels run their JavaScript loops.
+    const simdProblem = await (await import('./kernels/simd/simd-kernels.ts')).prepareSimdKernels();
+    notes.push(
+      `using 'wasm' via ${wasmBackendModule}${simdProblem ? ` (${simdProblem})` : ' with fedpet SIMD kernels'}`,
+    );
     return true;
   } catch (error) {
     notes.push(`wasm backend unavailable: ${reason(error)}`);

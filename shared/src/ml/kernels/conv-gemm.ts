@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type ConvGeometry, patchColumns, patchRows } from './conv-geometry.ts';
 import { channelMajor, gatherPatchColumns, gatherPatchRows, scatterPatchRows } from './patches.ts';
+import { simdKernelsFor } from './simd/simd-kernels.ts';
 import { copyFloats, heapF32, matMul, release, type WasmBackendLike } from './wasm-heap.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -70,9 +71,10 @@ export function convForward(
   const parts = slabs(g, slabFloats);
   if (M === 0 || K === 0) return zeros(backend, outShape);
   const out = parts.length === 1 ? undefined : backend.makeOutput(outShape, 'float32');
+  const gather = simdKernelsFor(backend)?.gatherPatchRows ?? gatherPatchRows;
   for (const slab of parts) {
     const patches = backend.makeOutput([slab.rows, K], 'float32');
-    gatherPatchRows(heapF32(backend, x), g, slab.l0, slab.l1, heapF32(backend, patches));
+    gather(heapF32(backend, x), g, slab.l0, slab.l1, heapF32(backend, patches));
     const y = matMul(backend, patches, filter, slab.rows, K, g.outC);
     release(backend, patches);
     if (!out) return { ...y, shape: outShape };
@@ -99,9 +101,11 @@ export function convBackpropFilter(
   const xByChannel = g.inC === 1 ? x : backend.makeOutput([g.inC, positions], 'float32');
   if (xByChannel !== x) channelMajor(heapF32(backend, x), positions, g.inC, heapF32(backend, xByChannel));
   let sum: TensorInfo | undefined;
+  const simd = g.strideW === 1 ? simdKernelsFor(backend) : undefined;
+  const gather = simd?.gatherPatchColumns ?? gatherPatchColumns;
   for (const slab of slabs(g, slabFloats)) {
     const patchesT = backend.makeOutput([K, slab.rows], 'float32');
-    gatherPatchColumns(heapF32(backend, xByChannel), g, slab.l0, slab.l1, heapF32(backend, patchesT));
+    gather(heapF32(backend, xByChannel), g, slab.l0, slab.l1, heapF32(backend, patchesT));
     const dySlab = slabRows(backend, dy, slab, M, g.outC);
     const part = matMul(backend, patchesT, dySlab, K, slab.rows, g.outC);
     release(backend, patchesT);

@@ -112,3 +112,46 @@ for (const c of cases) {
     );
   });
 }
+
+/** maxPool3d of seeded values, some NaN and some −∞, on the active backend. */
+function pool3dForward(c: Case): Float32Array {
+  return tf.tidy(() => {
+    const values = seeded(size(c.x), 31);
+    values[3] = Number.NaN;
+    values[10] = Number.NEGATIVE_INFINITY;
+    values[11] = Number.NaN;
+    const x = tf.tensor5d(values, c.x as [number, number, number, number, number]);
+    return tf
+      .maxPool3d(
+        x,
+        c.filter as [number, number, number],
+        c.strides as [number, number, number],
+        c.pad as 'same' | 'valid',
+      )
+      .dataSync() as Float32Array;
+  });
+}
+
+for (const c of [
+  ...cases.filter((k) => k.x.length === 5),
+  {
+    name: '3D 3³ stride 1 same (overlapping windows)',
+    x: [2, 5, 4, 6, 3],
+    filter: 3,
+    strides: 1,
+    pad: 'same',
+  },
+  {
+    name: '3D 2×3×2 strides [2, 1, 2]',
+    x: [1, 6, 5, 6, 2],
+    filter: [2, 3, 2],
+    strides: [2, 1, 2],
+    pad: 'valid',
+  },
+] as Case[]) {
+  test(`max-pool 3D forward on wasm equals the cpu backend's, NaN ignored: ${c.name}`, async () => {
+    const wasm = await on('wasm', () => pool3dForward(c));
+    const cpu = await on('cpu', () => pool3dForward(c));
+    assert.deepEqual([...wasm], [...cpu]);
+  });
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCodes, FedpetError } from '../../errors/fedpet-error.ts';
+import { simdKernelsFor } from './simd/simd-kernels.ts';
 import { asWasmBackend, heapF32, requireFloat32 } from './wasm-heap.ts';
 
 /**
@@ -13,10 +14,13 @@ import { asWasmBackend, heapF32, requireFloat32 } from './wasm-heap.ts';
  * A window of NaNs passes nothing, as on cpu.
  *
  * Why replace the stock kernels: in one training step (tf.profile, 2-core EPYC)
- * stock MaxPoolGrad took ~115 ms for the MIP CNN's three 2×2 pools and this
- * plain window scan ~40 ms; MaxPool3DGrad on the 32³ CNN ~80 ms, this ~30 ms.
+ * stock MaxPoolGrad took ~115 ms for the MIP CNN's three 2×2 pools and a
+ * plain window scan per channel ~40 ms; MaxPool3DGrad on the 32³ CNN ~80 and
+ * ~30 ms. Scanning all channels of a pixel together (forEachWindow) cuts
+ * those further. MaxPool3D itself is replaced too: stock wasm's C++ loop took
+ * ~21 ms for the 32³ CNN's first pool.
  */
-interface PoolGeometry {
+export interface PoolGeometry {
   batch: number;
   channels: number;
   inD: number;
@@ -39,17 +43,20 @@ interface PoolGeometry {
 /** Which of equal maxima in a window receives the gradient. */
 export type TieRule = 'first' | 'last';
 
-/** dx (cleared by the caller) += the routed dy, for input x. */
-export function maxPoolBackprop(
-  x: Float32Array,
-  dy: Float32Array,
+/**
+ * Calls visit(outputOffset, windowOffsets) for every output cell in order,
+ * with the channel-0 offsets of its window's input pixels in (d, h, w) order,
+ * padding excluded. The channel loop then runs innermost over contiguous
+ * floats in the callers: about 5× faster in V8 than one channel at a time
+ * (a window scan per channel), e.g. 30 → 6 ms for the 32³ CNN's first pool.
+ */
+function forEachWindow(
   g: PoolGeometry,
-  dx: Float32Array,
-  ties: TieRule,
+  visit: (out: number, window: Int32Array, size: number) => void,
 ): void {
-  const last = ties === 'last';
   const C = g.channels;
-  let dyIndex = 0;
+  const window = new Int32Array(g.fD * g.fH * g.fW);
+  let out = 0;
   for (let n = 0; n < g.batch; n++) {
     for (let od = 0; od < g.outD; od++) {
       const d0 = od * g.strideD - g.padFront;
@@ -59,34 +66,79 @@ export function maxPoolBackprop(
         const h0 = oh * g.strideH - g.padTop;
         const hLo = Math.max(0, h0);
         const hHi = Math.min(g.inH, h0 + g.fH);
-        for (let ow = 0; ow < g.outW; ow++, dyIndex += C) {
+        for (let ow = 0; ow < g.outW; ow++, out += C) {
           const w0 = ow * g.strideW - g.padLeft;
           const wLo = Math.max(0, w0);
           const wHi = Math.min(g.inW, w0 + g.fW);
-          // One channel at a time keeps the running maximum in registers; the window's
-          // pixels are a few cache lines, read once per channel from L1.
-          for (let c = 0; c < C; c++) {
-            let best = Number.NEGATIVE_INFINITY;
-            let where = -1;
-            for (let d = dLo; d < dHi; d++) {
-              for (let h = hLo; h < hHi; h++) {
-                const row = ((n * g.inD + d) * g.inH + h) * g.inW;
-                for (let w = wLo; w < wHi; w++) {
-                  const at = (row + w) * C + c;
-                  const v = x[at] as number;
-                  if (v > best || (last && v === best)) {
-                    best = v;
-                    where = at;
-                  }
-                }
-              }
+          let size = 0;
+          for (let d = dLo; d < dHi; d++) {
+            for (let h = hLo; h < hHi; h++) {
+              const row = ((n * g.inD + d) * g.inH + h) * g.inW;
+              for (let w = wLo; w < wHi; w++) window[size++] = (row + w) * C;
             }
-            if (where >= 0) dx[where] = (dx[where] as number) + (dy[dyIndex + c] as number);
           }
+          visit(out, window, size);
         }
       }
     }
   }
+}
+
+/** dx (cleared by the caller) += the routed dy, for input x. */
+export function maxPoolBackprop(
+  x: Float32Array,
+  dy: Float32Array,
+  g: PoolGeometry,
+  dx: Float32Array,
+  ties: TieRule,
+): void {
+  const C = g.channels;
+  const best = new Float32Array(C);
+  const where = new Int32Array(C);
+  forEachWindow(g, (out, window, size) => {
+    best.fill(Number.NEGATIVE_INFINITY);
+    where.fill(-1);
+    for (let p = 0; p < size; p++) {
+      const base = window[p] as number;
+      // '>=' lets a later equal value win (and a window of −∞ route to its last pixel), as cpu's 3D rule does.
+      if (ties === 'last') {
+        for (let c = 0; c < C; c++) {
+          const v = x[base + c] as number;
+          if (v >= (best[c] as number)) {
+            best[c] = v;
+            where[c] = base + c;
+          }
+        }
+      } else {
+        for (let c = 0; c < C; c++) {
+          const v = x[base + c] as number;
+          if (v > (best[c] as number)) {
+            best[c] = v;
+            where[c] = base + c;
+          }
+        }
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      const at = where[c] as number;
+      if (at >= 0) dx[at] = (dx[at] as number) + (dy[out + c] as number);
+    }
+  });
+}
+
+/** y = the window maxima of x, NaN ignored and −∞ for a window without a number, as cpu's pool3d computes them. */
+export function maxPoolForward(x: Float32Array, g: PoolGeometry, y: Float32Array): void {
+  const C = g.channels;
+  forEachWindow(g, (out, window, size) => {
+    y.fill(Number.NEGATIVE_INFINITY, out, out + C);
+    for (let p = 0; p < size; p++) {
+      const base = window[p] as number;
+      for (let c = 0; c < C; c++) {
+        const v = x[base + c] as number;
+        if (v > (y[out + c] as number)) y[out + c] = v;
+      }
+    }
+  });
 }
 
 function unsupported(kernel: string, what: string): never {
@@ -129,7 +181,7 @@ function geometry2d(kernel: string, xShape: number[], attrs: Attrs): PoolGeometr
   };
 }
 
-function geometry3d(kernel: string, xShape: number[], attrs: Attrs): PoolGeometry {
+export function geometry3d(kernel: string, xShape: number[], attrs: Attrs): PoolGeometry {
   if (xShape.length !== 5) unsupported(kernel, `input rank ${xShape.length}`);
   const info = tf.backend_util.computePool3DInfo(
     xShape as [number, number, number, number, number],
@@ -184,9 +236,9 @@ function maxPoolGradConfig(
         );
       }
       const dx = backend.makeOutput([...input.shape], 'float32');
-      const out = heapF32(backend, dx);
-      out.fill(0);
-      maxPoolBackprop(heapF32(backend, input), heapF32(backend, dy), g, out, ties);
+      heapF32(backend, dx).fill(0);
+      const backprop = simdKernelsFor(backend)?.maxPoolBackprop ?? maxPoolBackprop;
+      backprop(heapF32(backend, input), heapF32(backend, dy), g, heapF32(backend, dx), ties);
       return dx;
     },
   };
@@ -194,3 +246,20 @@ function maxPoolGradConfig(
 
 export const maxPool2dGradConfig = maxPoolGradConfig(tf.MaxPoolGrad, geometry2d, 'first');
 export const maxPool3dGradConfig = maxPoolGradConfig(tf.MaxPool3DGrad, geometry3d, 'last');
+
+/** MaxPool3D for backend 'wasm' (channels-last): maxPoolForward over the heap tensors. */
+export const maxPool3dConfig: tf.KernelConfig = {
+  kernelName: tf.MaxPool3D,
+  backendName: 'wasm',
+  kernelFunc: (args) => {
+    const backend = asWasmBackend(args.backend, tf.MaxPool3D);
+    const { x } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    if (!x) throw new FedpetError(ErrorCodes.internal, `fedpet wasm kernel ${tf.MaxPool3D}: input x missing`);
+    requireFloat32(tf.MaxPool3D, 'x', x);
+    const g = geometry3d(tf.MaxPool3D, x.shape, args.attrs as Attrs);
+    const y = backend.makeOutput([g.batch, g.outD, g.outH, g.outW, g.channels], 'float32');
+    const forward = simdKernelsFor(backend)?.maxPoolForward ?? maxPoolForward;
+    forward(heapF32(backend, x), g, heapF32(backend, y));
+    return y;
+  },
+};

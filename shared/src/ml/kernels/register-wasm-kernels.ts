@@ -7,7 +7,7 @@ import {
   conv3dBackpropInputConfig,
   conv3dConfig,
 } from './conv-kernels.ts';
-import { maxPool2dGradConfig, maxPool3dGradConfig } from './max-pool-grad.ts';
+import { maxPool2dGradConfig, maxPool3dConfig, maxPool3dGradConfig } from './max-pool-grad.ts';
 import { sumLeadingAxesConfig } from './sum-leading-axes.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
@@ -41,6 +41,7 @@ const FEDPET_WASM_KERNELS: readonly FedpetKernel[] = [
   { kernelName: tf.Conv3DBackpropInputV2, reason: 'faster', build: fixed(conv3dBackpropInputConfig) },
   { kernelName: tf.MaxPoolGrad, reason: 'faster', build: fixed(maxPool2dGradConfig) },
   { kernelName: tf.MaxPool3DGrad, reason: 'faster', build: fixed(maxPool3dGradConfig) },
+  { kernelName: tf.MaxPool3D, reason: 'faster', build: fixed(maxPool3dConfig) },
   // Only leading-axes sums are fedpet's; the rest still run the stock kernel, so it must exist.
   {
     kernelName: tf.Sum,

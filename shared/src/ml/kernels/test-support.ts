@@ -3,19 +3,22 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRng } from '../random.ts';
 import { registerFedpetWasmKernels } from './register-wasm-kernels.ts';
+import { prepareSimdKernels } from './simd/simd-kernels.ts';
 
 /**
  * Shared by the kernel tests: run the same computation on the wasm backend
  * (with fedpet's kernels) and on the cpu backend, and compare.
  */
 
-/** Makes 'wasm' usable with fedpet's kernels; returns a function restoring the previous backend. */
+/** Makes 'wasm' usable with fedpet's kernels (SIMD parts included); returns a function restoring the previous backend. */
 export async function useWasmKernels(): Promise<() => Promise<void>> {
   tf.env().set('PROD', true);
   await tf.ready();
   const previous = tf.getBackend();
   await tf.setBackend('wasm');
   registerFedpetWasmKernels();
+  // As selectBackend('wasm') does: the kernels' SIMD parts, so the tests check what training runs.
+  await prepareSimdKernels();
   return async () => {
     await tf.setBackend(previous);
   };

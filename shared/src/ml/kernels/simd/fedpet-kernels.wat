@@ -1,0 +1,545 @@
+;; fedpet's WebAssembly SIMD kernels for the tfjs wasm backend (compiled at
+;; load time by simd-kernels.ts). They run on the backend's own linear memory
+;; (imported), so tensors are read and written in place. Pointers are byte
+;; addresses; sizes and indices are in floats. Each function is the same
+;; arithmetic as its JavaScript counterpart in ../patches.ts or
+;; ../max-pool-grad.ts, which remain the fallback and the tests' reference.
+(module
+  (import "env" "memory" (memory 0))
+
+  ;; Copies n floats from src to dst (byte addresses, not overlapping). memory.copy
+  ;; pays off only for long runs; im2col's are mostly 3–48 floats.
+  (func $copy (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32)
+    (if (i32.ge_u (local.get $n) (i32.const 64))
+      (then
+        (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $n) (i32.const 2)))
+        (return)))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done4
+      (loop $four
+        (br_if $done4 (i32.gt_u (i32.add (local.get $src) (i32.const 16)) (local.get $end)))
+        (v128.store (local.get $dst) (v128.load (local.get $src)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (br $four)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (f32.store (local.get $dst) (f32.load (local.get $src)))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $one))))
+
+  ;; Writes n zero floats at dst.
+  (func $zero (param $dst i32) (param $n i32)
+    (local $end i32)
+    (if (i32.ge_u (local.get $n) (i32.const 16))
+      (then
+        (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $n) (i32.const 2)))
+        (return)))
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (f32.store (local.get $dst) (f32.const 0))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (br $one))))
+
+  ;; im2col rows (patches.ts gatherPatchRows): out [(l1 − l0)·outW, K] for output lines [l0, l1).
+  (func (export "gatherPatchRows")
+    (param $x i32) (param $out i32) (param $l0 i32) (param $l1 i32)
+    (param $inD i32) (param $inH i32) (param $inW i32) (param $inC i32)
+    (param $outD i32) (param $outH i32) (param $outW i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (param $sD i32) (param $sH i32) (param $sW i32)
+    (param $padF i32) (param $padT i32) (param $padL i32)
+    (local $K i32) (local $tapRow i32) (local $line i32) (local $oh i32) (local $rest i32)
+    (local $od i32) (local $n i32) (local $d0 i32) (local $h0 i32) (local $kd i32) (local $kh i32)
+    (local $d i32) (local $h i32) (local $rowOffset i32) (local $kBase i32) (local $ow i32)
+    (local $dst i32) (local $iw0 i32) (local $kw i32) (local $iw i32) (local $lineBase i32)
+    (local $src i32) (local $to i32) (local $end i32)
+    (local.set $tapRow (i32.mul (local.get $fW) (local.get $inC)))
+    (local.set $K (i32.mul (i32.mul (local.get $fD) (local.get $fH)) (local.get $tapRow)))
+    (local.set $line (local.get $l0))
+    (block $linesDone
+      (loop $lines
+        (br_if $linesDone (i32.ge_s (local.get $line) (local.get $l1)))
+        (local.set $oh (i32.rem_u (local.get $line) (local.get $outH)))
+        (local.set $rest (i32.div_u (local.get $line) (local.get $outH)))
+        (local.set $od (i32.rem_u (local.get $rest) (local.get $outD)))
+        (local.set $n (i32.div_u (local.get $rest) (local.get $outD)))
+        (local.set $d0 (i32.sub (i32.mul (local.get $od) (local.get $sD)) (local.get $padF)))
+        (local.set $h0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padT)))
+        (local.set $lineBase
+          (i32.mul (i32.mul (i32.sub (local.get $line) (local.get $l0)) (local.get $outW)) (local.get $K)))
+        (local.set $kd (i32.const 0))
+        (loop $kds
+          (local.set $kh (i32.const 0))
+          (loop $khs
+            (local.set $d (i32.add (local.get $d0) (local.get $kd)))
+            (local.set $h (i32.add (local.get $h0) (local.get $kh)))
+            ;; Offset of x[n, d, h, 0, 0] in floats, or −1 in the padding.
+            (local.set $rowOffset (i32.const -1))
+            (if (i32.and
+                  (i32.and (i32.ge_s (local.get $d) (i32.const 0)) (i32.lt_s (local.get $d) (local.get $inD)))
+                  (i32.and (i32.ge_s (local.get $h) (i32.const 0)) (i32.lt_s (local.get $h) (local.get $inH))))
+              (then
+                (local.set $rowOffset
+                  (i32.mul
+                    (i32.mul
+                      (i32.add
+                        (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH))
+                        (local.get $h))
+                      (local.get $inW))
+                    (local.get $inC)))))
+            (local.set $kBase
+              (i32.mul (i32.add (i32.mul (local.get $kd) (local.get $fH)) (local.get $kh)) (local.get $tapRow)))
+            (local.set $ow (i32.const 0))
+            (block $owsDone
+              (loop $ows
+                (br_if $owsDone (i32.ge_s (local.get $ow) (local.get $outW)))
+                (local.set $dst
+                  (i32.add (i32.add (local.get $lineBase) (i32.mul (local.get $ow) (local.get $K))) (local.get $kBase)))
+                (local.set $iw0 (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padL)))
+                (if (i32.lt_s (local.get $rowOffset) (i32.const 0))
+                  (then
+                    (call $zero (i32.add (local.get $out) (i32.shl (local.get $dst) (i32.const 2))) (local.get $tapRow)))
+                  (else
+                    (if (i32.and
+                          (i32.ge_s (local.get $iw0) (i32.const 0))
+                          (i32.le_s (i32.add (local.get $iw0) (local.get $fW)) (local.get $inW)))
+                      (then
+                        ;; The whole filter row lies inside the input: fW·inC contiguous floats,
+                        ;; copied inline (a call per run cost ~40% here when runs are 3 floats).
+                        (local.set $src
+                          (i32.add (local.get $x)
+                            (i32.shl
+                              (i32.add (local.get $rowOffset) (i32.mul (local.get $iw0) (local.get $inC)))
+                              (i32.const 2))))
+                        (local.set $to (i32.add (local.get $out) (i32.shl (local.get $dst) (i32.const 2))))
+                        (local.set $end (i32.add (local.get $src) (i32.shl (local.get $tapRow) (i32.const 2))))
+                        (block $done4
+                          (loop $four
+                            (br_if $done4 (i32.gt_u (i32.add (local.get $src) (i32.const 16)) (local.get $end)))
+                            (v128.store (local.get $to) (v128.load (local.get $src)))
+                            (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                            (local.set $to (i32.add (local.get $to) (i32.const 16)))
+                            (br $four)))
+                        (block $done1
+                          (loop $one
+                            (br_if $done1 (i32.ge_u (local.get $src) (local.get $end)))
+                            (f32.store (local.get $to) (f32.load (local.get $src)))
+                            (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                            (local.set $to (i32.add (local.get $to) (i32.const 4)))
+                            (br $one))))
+                      (else
+                        (local.set $kw (i32.const 0))
+                        (block $kwsDone
+                          (loop $kws
+                            (br_if $kwsDone (i32.ge_s (local.get $kw) (local.get $fW)))
+                            (local.set $iw (i32.add (local.get $iw0) (local.get $kw)))
+                            (if (i32.or (i32.lt_s (local.get $iw) (i32.const 0)) (i32.ge_s (local.get $iw) (local.get $inW)))
+                              (then
+                                (call $zero
+                                  (i32.add (local.get $out)
+                                    (i32.shl
+                                      (i32.add (local.get $dst) (i32.mul (local.get $kw) (local.get $inC)))
+                                      (i32.const 2)))
+                                  (local.get $inC)))
+                              (else
+                                (call $copy
+                                  (i32.add (local.get $x)
+                                    (i32.shl
+                                      (i32.add (local.get $rowOffset) (i32.mul (local.get $iw) (local.get $inC)))
+                                      (i32.const 2)))
+                                  (i32.add (local.get $out)
+                                    (i32.shl
+                                      (i32.add (local.get $dst) (i32.mul (local.get $kw) (local.get $inC)))
+                                      (i32.const 2)))
+                                  (local.get $inC))))
+                            (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                            (br $kws)))))))
+                (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                (br $ows)))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br_if $khs (i32.lt_s (local.get $kh) (local.get $fH))))
+          (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
+          (br_if $kds (i32.lt_s (local.get $kd) (local.get $fD))))
+        (local.set $line (i32.add (local.get $line) (i32.const 1)))
+        (br $lines))))
+
+  ;; Transposed im2col for stride 1 along the width (patches.ts gatherPatchColumns):
+  ;; out [K, (l1 − l0)·outW] from x in channel-major order [inC, positions].
+  (func (export "gatherPatchColumns")
+    (param $xByChannel i32) (param $out i32) (param $l0 i32) (param $l1 i32) (param $positions i32)
+    (param $inD i32) (param $inH i32) (param $inW i32) (param $inC i32)
+    (param $outD i32) (param $outH i32) (param $outW i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (param $sD i32) (param $sH i32)
+    (param $padF i32) (param $padT i32) (param $padL i32)
+    (local $rows i32) (local $line i32) (local $oh i32) (local $rest i32) (local $od i32) (local $n i32)
+    (local $d0 i32) (local $h0 i32) (local $mBase i32) (local $kd i32) (local $kh i32) (local $kw i32)
+    (local $d i32) (local $h i32) (local $rowPosition i32) (local $kBase i32) (local $lo i32) (local $hi i32)
+    (local $shift i32) (local $c i32) (local $dst i32) (local $src i32)
+    (local.set $rows (i32.mul (i32.sub (local.get $l1) (local.get $l0)) (local.get $outW)))
+    (local.set $line (local.get $l0))
+    (block $linesDone
+      (loop $lines
+        (br_if $linesDone (i32.ge_s (local.get $line) (local.get $l1)))
+        (local.set $oh (i32.rem_u (local.get $line) (local.get $outH)))
+        (local.set $rest (i32.div_u (local.get $line) (local.get $outH)))
+        (local.set $od (i32.rem_u (local.get $rest) (local.get $outD)))
+        (local.set $n (i32.div_u (local.get $rest) (local.get $outD)))
+        (local.set $d0 (i32.sub (i32.mul (local.get $od) (local.get $sD)) (local.get $padF)))
+        (local.set $h0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padT)))
+        (local.set $mBase (i32.mul (i32.sub (local.get $line) (local.get $l0)) (local.get $outW)))
+        (local.set $kd (i32.const 0))
+        (loop $kds
+          (local.set $kh (i32.const 0))
+          (loop $khs
+            (local.set $d (i32.add (local.get $d0) (local.get $kd)))
+            (local.set $h (i32.add (local.get $h0) (local.get $kh)))
+            ;; Position of x[n, d, h, 0], or −1 in the padding.
+            (local.set $rowPosition (i32.const -1))
+            (if (i32.and
+                  (i32.and (i32.ge_s (local.get $d) (i32.const 0)) (i32.lt_s (local.get $d) (local.get $inD)))
+                  (i32.and (i32.ge_s (local.get $h) (i32.const 0)) (i32.lt_s (local.get $h) (local.get $inH))))
+              (then
+                (local.set $rowPosition
+                  (i32.mul
+                    (i32.add
+                      (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH))
+                      (local.get $h))
+                    (local.get $inW)))))
+            (local.set $kw (i32.const 0))
+            (loop $kws
+              (local.set $kBase
+                (i32.mul
+                  (i32.add
+                    (i32.mul (i32.add (i32.mul (local.get $kd) (local.get $fH)) (local.get $kh)) (local.get $fW))
+                    (local.get $kw))
+                  (local.get $inC)))
+              ;; Output columns ow whose input column ow + kw − padL lies in [0, inW): [lo, hi).
+              (local.set $shift (i32.sub (local.get $kw) (local.get $padL)))
+              (local.set $lo (i32.sub (i32.const 0) (local.get $shift)))
+              (if (i32.lt_s (local.get $lo) (i32.const 0)) (then (local.set $lo (i32.const 0))))
+              (if (i32.gt_s (local.get $lo) (local.get $outW)) (then (local.set $lo (local.get $outW))))
+              (local.set $hi (i32.sub (local.get $inW) (local.get $shift)))
+              (if (i32.gt_s (local.get $hi) (local.get $outW)) (then (local.set $hi (local.get $outW))))
+              (if (i32.lt_s (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))
+              (if (i32.lt_s (local.get $rowPosition) (i32.const 0))
+                (then (local.set $lo (local.get $outW)) (local.set $hi (local.get $outW))))
+              (local.set $c (i32.const 0))
+              (block $csDone
+                (loop $cs
+                  (br_if $csDone (i32.ge_s (local.get $c) (local.get $inC)))
+                  (local.set $dst
+                    (i32.add (i32.mul (i32.add (local.get $kBase) (local.get $c)) (local.get $rows)) (local.get $mBase)))
+                  (call $zero (i32.add (local.get $out) (i32.shl (local.get $dst) (i32.const 2))) (local.get $lo))
+                  (call $zero
+                    (i32.add (local.get $out) (i32.shl (i32.add (local.get $dst) (local.get $hi)) (i32.const 2)))
+                    (i32.sub (local.get $outW) (local.get $hi)))
+                  (if (i32.gt_s (local.get $hi) (local.get $lo))
+                    (then
+                      (local.set $src
+                        (i32.add
+                          (i32.add (i32.mul (local.get $c) (local.get $positions)) (local.get $rowPosition))
+                          (i32.add (local.get $lo) (local.get $shift))))
+                      (call $copy
+                        (i32.add (local.get $xByChannel) (i32.shl (local.get $src) (i32.const 2)))
+                        (i32.add (local.get $out) (i32.shl (i32.add (local.get $dst) (local.get $lo)) (i32.const 2)))
+                        (i32.sub (local.get $hi) (local.get $lo)))))
+                  (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                  (br $cs)))
+              (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+              (br_if $kws (i32.lt_s (local.get $kw) (local.get $fW))))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br_if $khs (i32.lt_s (local.get $kh) (local.get $fH))))
+          (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
+          (br_if $kds (i32.lt_s (local.get $kd) (local.get $fD))))
+        (local.set $line (i32.add (local.get $line) (i32.const 1)))
+        (br $lines))))
+
+  ;; Max pooling forward (max-pool-grad.ts maxPoolForward): NaN ignored, −∞ for an empty window.
+  (func (export "maxPoolForward")
+    (param $x i32) (param $y i32) (param $batch i32) (param $C i32)
+    (param $inD i32) (param $inH i32) (param $inW i32)
+    (param $outD i32) (param $outH i32) (param $outW i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (param $sD i32) (param $sH i32) (param $sW i32)
+    (param $padF i32) (param $padT i32) (param $padL i32)
+    (local $n i32) (local $od i32) (local $oh i32) (local $ow i32) (local $o i32)
+    (local $dLo i32) (local $dHi i32) (local $hLo i32) (local $hHi i32) (local $wLo i32) (local $wHi i32)
+    (local $d i32) (local $h i32) (local $w i32) (local $c i32) (local $base i32)
+    (local $m v128) (local $s f32) (local $v f32)
+    (local.set $n (i32.const 0))
+    (block $nDone (loop $ns
+      (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
+      (local.set $od (i32.const 0))
+      (block $odDone (loop $ods
+        (br_if $odDone (i32.ge_s (local.get $od) (local.get $outD)))
+        (local.set $dLo (i32.sub (i32.mul (local.get $od) (local.get $sD)) (local.get $padF)))
+        (local.set $dHi (i32.add (local.get $dLo) (local.get $fD)))
+        (if (i32.lt_s (local.get $dLo) (i32.const 0)) (then (local.set $dLo (i32.const 0))))
+        (if (i32.gt_s (local.get $dHi) (local.get $inD)) (then (local.set $dHi (local.get $inD))))
+        (local.set $oh (i32.const 0))
+        (block $ohDone (loop $ohs
+          (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+          (local.set $hLo (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padT)))
+          (local.set $hHi (i32.add (local.get $hLo) (local.get $fH)))
+          (if (i32.lt_s (local.get $hLo) (i32.const 0)) (then (local.set $hLo (i32.const 0))))
+          (if (i32.gt_s (local.get $hHi) (local.get $inH)) (then (local.set $hHi (local.get $inH))))
+          (local.set $ow (i32.const 0))
+          (block $owDone (loop $ows
+            (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+            (local.set $wLo (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padL)))
+            (local.set $wHi (i32.add (local.get $wLo) (local.get $fW)))
+            (if (i32.lt_s (local.get $wLo) (i32.const 0)) (then (local.set $wLo (i32.const 0))))
+            (if (i32.gt_s (local.get $wHi) (local.get $inW)) (then (local.set $wHi (local.get $inW))))
+            ;; Four channels at a time: pmax(m, v) keeps m when v is NaN.
+            (local.set $c (i32.const 0))
+            (block $c4Done (loop $c4s
+              (br_if $c4Done (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+              (local.set $m (f32x4.splat (f32.const -inf)))
+              (local.set $d (local.get $dLo))
+              (block $dDone (loop $ds
+                (br_if $dDone (i32.ge_s (local.get $d) (local.get $dHi)))
+                (local.set $h (local.get $hLo))
+                (block $hDone (loop $hs
+                  (br_if $hDone (i32.ge_s (local.get $h) (local.get $hHi)))
+                  (local.set $w (local.get $wLo))
+                  (block $wDone (loop $ws
+                    (br_if $wDone (i32.ge_s (local.get $w) (local.get $wHi)))
+                    (local.set $base
+                      (i32.add
+                        (i32.mul
+                          (i32.add
+                            (i32.mul
+                              (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                              (local.get $inW))
+                            (local.get $w))
+                          (local.get $C))
+                        (local.get $c)))
+                    (local.set $m
+                      (f32x4.pmax (local.get $m)
+                        (v128.load (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2))))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $ws)))
+                  (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                  (br $hs)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $ds)))
+              (v128.store
+                (i32.add (local.get $y) (i32.shl (i32.add (local.get $o) (local.get $c)) (i32.const 2)))
+                (local.get $m))
+              (local.set $c (i32.add (local.get $c) (i32.const 4)))
+              (br $c4s)))
+            ;; The channels left over, one at a time.
+            (block $c1Done (loop $c1s
+              (br_if $c1Done (i32.ge_s (local.get $c) (local.get $C)))
+              (local.set $s (f32.const -inf))
+              (local.set $d (local.get $dLo))
+              (block $dDone1 (loop $ds1
+                (br_if $dDone1 (i32.ge_s (local.get $d) (local.get $dHi)))
+                (local.set $h (local.get $hLo))
+                (block $hDone1 (loop $hs1
+                  (br_if $hDone1 (i32.ge_s (local.get $h) (local.get $hHi)))
+                  (local.set $w (local.get $wLo))
+                  (block $wDone1 (loop $ws1
+                    (br_if $wDone1 (i32.ge_s (local.get $w) (local.get $wHi)))
+                    (local.set $v
+                      (f32.load
+                        (i32.add (local.get $x)
+                          (i32.shl
+                            (i32.add
+                              (i32.mul
+                                (i32.add
+                                  (i32.mul
+                                    (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                                    (local.get $inW))
+                                  (local.get $w))
+                                (local.get $C))
+                              (local.get $c))
+                            (i32.const 2)))))
+                    (if (f32.gt (local.get $v) (local.get $s)) (then (local.set $s (local.get $v))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $ws1)))
+                  (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                  (br $hs1)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $ds1)))
+              (f32.store
+                (i32.add (local.get $y) (i32.shl (i32.add (local.get $o) (local.get $c)) (i32.const 2)))
+                (local.get $s))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $c1s)))
+            (local.set $o (i32.add (local.get $o) (local.get $C)))
+            (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+            (br $ows)))
+          (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+          (br $ohs)))
+        (local.set $od (i32.add (local.get $od) (i32.const 1)))
+        (br $ods)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $ns))))
+
+  ;; Max pooling gradient (max-pool-grad.ts maxPoolBackprop): dx (cleared by the
+  ;; caller) += dy routed to one maximum per window; $last = 1 lets a later equal
+  ;; value win ('>='), 0 keeps the first ('>'). NaN never wins.
+  (func (export "maxPoolBackprop")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $last i32) (param $batch i32) (param $C i32)
+    (param $inD i32) (param $inH i32) (param $inW i32)
+    (param $outD i32) (param $outH i32) (param $outW i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (param $sD i32) (param $sH i32) (param $sW i32)
+    (param $padF i32) (param $padT i32) (param $padL i32)
+    (local $n i32) (local $od i32) (local $oh i32) (local $ow i32) (local $o i32)
+    (local $dLo i32) (local $dHi i32) (local $hLo i32) (local $hHi i32) (local $wLo i32) (local $wHi i32)
+    (local $d i32) (local $h i32) (local $w i32) (local $c i32) (local $base i32) (local $k i32) (local $at i32)
+    (local $best v128) (local $where v128) (local $v v128) (local $mask v128) (local $lanes v128)
+    (local $sBest f32) (local $sv f32) (local $sWhere i32) (local $addr i32)
+    (local.set $lanes (v128.const i32x4 0 1 2 3))
+    (local.set $n (i32.const 0))
+    (block $nDone (loop $ns
+      (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
+      (local.set $od (i32.const 0))
+      (block $odDone (loop $ods
+        (br_if $odDone (i32.ge_s (local.get $od) (local.get $outD)))
+        (local.set $dLo (i32.sub (i32.mul (local.get $od) (local.get $sD)) (local.get $padF)))
+        (local.set $dHi (i32.add (local.get $dLo) (local.get $fD)))
+        (if (i32.lt_s (local.get $dLo) (i32.const 0)) (then (local.set $dLo (i32.const 0))))
+        (if (i32.gt_s (local.get $dHi) (local.get $inD)) (then (local.set $dHi (local.get $inD))))
+        (local.set $oh (i32.const 0))
+        (block $ohDone (loop $ohs
+          (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+          (local.set $hLo (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $padT)))
+          (local.set $hHi (i32.add (local.get $hLo) (local.get $fH)))
+          (if (i32.lt_s (local.get $hLo) (i32.const 0)) (then (local.set $hLo (i32.const 0))))
+          (if (i32.gt_s (local.get $hHi) (local.get $inH)) (then (local.set $hHi (local.get $inH))))
+          (local.set $ow (i32.const 0))
+          (block $owDone (loop $ows
+            (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+            (local.set $wLo (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $padL)))
+            (local.set $wHi (i32.add (local.get $wLo) (local.get $fW)))
+            (if (i32.lt_s (local.get $wLo) (i32.const 0)) (then (local.set $wLo (i32.const 0))))
+            (if (i32.gt_s (local.get $wHi) (local.get $inW)) (then (local.set $wHi (local.get $inW))))
+            (local.set $c (i32.const 0))
+            (block $c4Done (loop $c4s
+              (br_if $c4Done (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+              (local.set $best (f32x4.splat (f32.const -inf)))
+              (local.set $where (i32x4.splat (i32.const -1)))
+              (local.set $d (local.get $dLo))
+              (block $dDone (loop $ds
+                (br_if $dDone (i32.ge_s (local.get $d) (local.get $dHi)))
+                (local.set $h (local.get $hLo))
+                (block $hDone (loop $hs
+                  (br_if $hDone (i32.ge_s (local.get $h) (local.get $hHi)))
+                  (local.set $w (local.get $wLo))
+                  (block $wDone (loop $ws
+                    (br_if $wDone (i32.ge_s (local.get $w) (local.get $wHi)))
+                    (local.set $base
+                      (i32.add
+                        (i32.mul
+                          (i32.add
+                            (i32.mul
+                              (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                              (local.get $inW))
+                            (local.get $w))
+                          (local.get $C))
+                        (local.get $c)))
+                    (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2)))))
+                    (if (local.get $last)
+                      (then (local.set $mask (f32x4.ge (local.get $v) (local.get $best))))
+                      (else (local.set $mask (f32x4.gt (local.get $v) (local.get $best)))))
+                    (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $mask)))
+                    (local.set $where
+                      (v128.bitselect
+                        (i32x4.add (i32x4.splat (local.get $base)) (local.get $lanes))
+                        (local.get $where)
+                        (local.get $mask)))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $ws)))
+                  (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                  (br $hs)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $ds)))
+              ;; Route the four channels' gradients (windows may overlap: add).
+              (local.set $k (i32.const 0))
+              (loop $route
+                (local.set $at
+                  (if (result i32) (i32.eq (local.get $k) (i32.const 0))
+                    (then (i32x4.extract_lane 0 (local.get $where)))
+                    (else
+                      (if (result i32) (i32.eq (local.get $k) (i32.const 1))
+                        (then (i32x4.extract_lane 1 (local.get $where)))
+                        (else
+                          (if (result i32) (i32.eq (local.get $k) (i32.const 2))
+                            (then (i32x4.extract_lane 2 (local.get $where)))
+                            (else (i32x4.extract_lane 3 (local.get $where)))))))))
+                (if (i32.ge_s (local.get $at) (i32.const 0))
+                  (then
+                    (local.set $addr (i32.add (local.get $dx) (i32.shl (local.get $at) (i32.const 2))))
+                    (f32.store (local.get $addr)
+                      (f32.add (f32.load (local.get $addr))
+                        (f32.load
+                          (i32.add (local.get $dy)
+                            (i32.shl (i32.add (i32.add (local.get $o) (local.get $c)) (local.get $k)) (i32.const 2))))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br_if $route (i32.lt_s (local.get $k) (i32.const 4))))
+              (local.set $c (i32.add (local.get $c) (i32.const 4)))
+              (br $c4s)))
+            ;; The channels left over, one at a time.
+            (block $c1Done (loop $c1s
+              (br_if $c1Done (i32.ge_s (local.get $c) (local.get $C)))
+              (local.set $sBest (f32.const -inf))
+              (local.set $sWhere (i32.const -1))
+              (local.set $d (local.get $dLo))
+              (block $dDone1 (loop $ds1
+                (br_if $dDone1 (i32.ge_s (local.get $d) (local.get $dHi)))
+                (local.set $h (local.get $hLo))
+                (block $hDone1 (loop $hs1
+                  (br_if $hDone1 (i32.ge_s (local.get $h) (local.get $hHi)))
+                  (local.set $w (local.get $wLo))
+                  (block $wDone1 (loop $ws1
+                    (br_if $wDone1 (i32.ge_s (local.get $w) (local.get $wHi)))
+                    (local.set $base
+                      (i32.add
+                        (i32.mul
+                          (i32.add
+                            (i32.mul
+                              (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                              (local.get $inW))
+                            (local.get $w))
+                          (local.get $C))
+                        (local.get $c)))
+                    (local.set $sv (f32.load (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2)))))
+                    (if (if (result i32) (local.get $last)
+                          (then (f32.ge (local.get $sv) (local.get $sBest)))
+                          (else (f32.gt (local.get $sv) (local.get $sBest))))
+                      (then (local.set $sBest (local.get $sv)) (local.set $sWhere (local.get $base))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $ws1)))
+                  (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                  (br $hs1)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $ds1)))
+              (if (i32.ge_s (local.get $sWhere) (i32.const 0))
+                (then
+                  (local.set $addr (i32.add (local.get $dx) (i32.shl (local.get $sWhere) (i32.const 2))))
+                  (f32.store (local.get $addr)
+                    (f32.add (f32.load (local.get $addr))
+                      (f32.load
+                        (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $c)) (i32.const 2))))))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $c1s)))
+            (local.set $o (i32.add (local.get $o) (local.get $C)))
+            (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+            (br $ows)))
+          (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+          (br $ohs)))
+        (local.set $od (i32.add (local.get $od) (i32.const 1)))
+        (br $ods)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $ns))))
+)
