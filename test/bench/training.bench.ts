@@ -375,6 +375,13 @@ function architectureData(arch: Architecture): { data: PlanData; spec: ModelSpec
   return { data, spec: { ...base, objective: 'mse', columns: [], image: { kind: 'mip', size: 0 } } };
 }
 
+/**
+ * Warm-up steps of the data-parallel rows: fresh worker threads compile their
+ * code paths in the first few steps (~2× slower), which a round's training
+ * pays once, not per step.
+ */
+const PARALLEL_WARMUP_STEPS = 3;
+
 /** Per-step times from onProgress marks: one step per epoch, as trainPlan does. */
 async function timeEpochs(
   run: (epochs: number, options: TrainOptions) => Promise<TrainResult>,
@@ -385,7 +392,7 @@ async function timeEpochs(
     await run(epochs, { onProgress: () => marks.push(performance.now()) });
     return marks.map((mark, i) => mark - (i === 0 ? start : marks[i - 1]!));
   };
-  const [warmup] = await timeRun(WARMUP_STEPS);
+  const warmup = (await timeRun(PARALLEL_WARMUP_STEPS)).at(-1);
   const count = Math.max(MIN_TIMED_STEPS, Math.min(MAX_TIMED_STEPS, Math.floor(TIMED_BUDGET_MS / warmup!)));
   const samples = await timeRun(count);
   return { steps: samples.length, msPerStep: median(samples) };
@@ -433,12 +440,10 @@ async function measurePlanParallel(planCase: PlanCase, threads: number): Promise
   let trainer: DataParallelTrainer | undefined;
   try {
     trainer = await DataParallelTrainer.start(threads, 'wasm');
-    const warmup = await trainPlan(planCase, planCase.batch, 1, trainer);
+    const warmup = await trainPlan(planCase, planCase.batch, PARALLEL_WARMUP_STEPS, trainer);
     row.parameters = warmup.parameters;
-    const count = Math.max(
-      MIN_TIMED_STEPS,
-      Math.min(MAX_TIMED_STEPS, Math.floor(TIMED_BUDGET_MS / warmup.wallMs)),
-    );
+    const stepMs = warmup.stepMs.at(-1) ?? warmup.wallMs;
+    const count = Math.max(MIN_TIMED_STEPS, Math.min(MAX_TIMED_STEPS, Math.floor(TIMED_BUDGET_MS / stepMs)));
     const run = await trainPlan(planCase, planCase.batch, count, trainer);
     row.steps = run.result.steps;
     row.msPerStep = median(run.stepMs);

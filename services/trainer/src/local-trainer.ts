@@ -43,7 +43,8 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
   const idle: DataParallelTrainer[] = [];
   const all = new Set<DataParallelTrainer>();
   const train: TrainFunction = async (model, data, hyperparameters, spec, seed, options) => {
-    if (asSpec(spec).image === undefined) return trainLocal(model, data, hyperparameters, spec, seed, options);
+    if (asSpec(spec).image === undefined)
+      return trainLocal(model, data, hyperparameters, spec, seed, options);
     const trainer = idle.pop() ?? (await DataParallelTrainer.start(threads, parallelBackend));
     all.add(trainer);
     try {
