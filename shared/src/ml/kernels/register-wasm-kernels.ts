@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCodes, FedpetError } from '../../errors/fedpet-error.ts';
+import { biasAddConfig } from './bias-add.ts';
 import {
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
@@ -7,6 +8,7 @@ import {
   conv3dBackpropInputConfig,
   conv3dConfig,
 } from './conv-kernels.ts';
+import { sharedIdentityConfig } from './identity-shared.ts';
 import { maxPool2dGradConfig, maxPool3dConfig, maxPool3dGradConfig } from './max-pool-grad.ts';
 import { sumLeadingAxesConfig } from './sum-leading-axes.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
@@ -47,6 +49,13 @@ const FEDPET_WASM_KERNELS: readonly FedpetKernel[] = [
     kernelName: tf.Sum,
     reason: 'faster',
     build: (stock) => (stock ? sumLeadingAxesConfig(stock) : undefined),
+  },
+  // Bias additions (SIMD) and copies of saved activations; everything else: the stock kernel.
+  { kernelName: tf.Add, reason: 'faster', build: (stock) => (stock ? biasAddConfig(stock) : undefined) },
+  {
+    kernelName: tf.Identity,
+    reason: 'faster',
+    build: (stock) => (stock ? sharedIdentityConfig(stock) : undefined),
   },
 ];
 

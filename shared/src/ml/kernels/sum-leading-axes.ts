@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asWasmBackend, heapF32 } from './wasm-heap.ts';
+import { simdKernelsFor } from './simd/simd-kernels.ts';
+import { asWasmBackend, heapF32, release } from './wasm-heap.ts';
 
 /**
  * tf.sum over a float32 tensor's leading axes [0, j), j < rank: the bias
@@ -42,7 +43,14 @@ export function sumLeadingAxesConfig(stock: tf.KernelConfig): tf.KernelConfig {
       const cols = tf.util.sizeFromShape(x.shape.slice(j));
       const shape = keepDims ? [...x.shape.map((d, i) => (i < j ? 1 : d))] : x.shape.slice(j);
       const out = backend.makeOutput(shape, 'float32');
-      sumRows(heapF32(backend, x), rows, cols, heapF32(backend, out));
+      const simd = simdKernelsFor(backend);
+      if (!simd) {
+        sumRows(heapF32(backend, x), rows, cols, heapF32(backend, out));
+        return out;
+      }
+      const scratch = backend.makeOutput([2 * cols], 'float32');
+      simd.sumRows(heapF32(backend, x), rows, cols, heapF32(backend, out), heapF32(backend, scratch));
+      release(backend, scratch);
       return out;
     },
   };

@@ -542,4 +542,82 @@
         (br $ods)))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $ns))))
+
+  ;; Column sums of the row-major [rows, cols] matrix x into out (sum-leading-axes.ts
+  ;; sumRows): accumulated in float64 at acc (cols doubles, scratch), row by row, then
+  ;; rounded to float32, so the result is bit-identical to the JavaScript.
+  (func (export "sumRows") (param $x i32) (param $out i32) (param $acc i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $row i32) (local $a i32) (local $v v128)
+    (memory.fill (local.get $acc) (i32.const 0) (i32.shl (local.get $cols) (i32.const 3)))
+    (local.set $row (local.get $x))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $c4Done
+          (loop $c4s
+            (br_if $c4Done (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+            (local.set $v (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+            (v128.store (local.get $a)
+              (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $v))))
+            (v128.store offset=16 (local.get $a)
+              (f64x2.add (v128.load offset=16 (local.get $a))
+                (f64x2.promote_low_f32x4
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $c4s)))
+        (block $c1Done
+          (loop $c1s
+            (br_if $c1Done (i32.ge_s (local.get $c) (local.get $cols)))
+            (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))
+            (f64.store (local.get $a)
+              (f64.add (f64.load (local.get $a))
+                (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $c1s)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowsLoop)))
+    (local.set $c (i32.const 0))
+    (block $outDone
+      (loop $outs
+        (br_if $outDone (i32.ge_s (local.get $c) (local.get $cols)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+          (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $outs))))
+
+  ;; out[r, c] = x[r, c] + bias[c] for the row-major [rows, cols] x: the broadcast
+  ;; addition of a layer's bias, IEEE float32 additions as the stock Add makes them.
+  (func (export "addRowVector") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $from i32) (local $to i32)
+    (local.set $from (local.get $x))
+    (local.set $to (local.get $out))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $c4Done
+          (loop $c4s
+            (br_if $c4Done (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $cols)))
+            (v128.store (i32.add (local.get $to) (i32.shl (local.get $c) (i32.const 2)))
+              (f32x4.add
+                (v128.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))
+                (v128.load (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $c4s)))
+        (block $c1Done
+          (loop $c1s
+            (br_if $c1Done (i32.ge_s (local.get $c) (local.get $cols)))
+            (f32.store (i32.add (local.get $to) (i32.shl (local.get $c) (i32.const 2)))
+              (f32.add
+                (f32.load (i32.add (local.get $from) (i32.shl (local.get $c) (i32.const 2))))
+                (f32.load (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $c1s)))
+        (local.set $from (i32.add (local.get $from) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $to (i32.add (local.get $to) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowsLoop))))
 )

@@ -10,6 +10,7 @@ import {
 } from '../conv-geometry.ts';
 import { maxPoolBackprop, maxPoolForward, type PoolGeometry, type TieRule } from '../max-pool-grad.ts';
 import { channelMajor, gatherPatchColumns, gatherPatchRows } from '../patches.ts';
+import { sumRows } from '../sum-leading-axes.ts';
 import { prepareSimdKernels, type SimdKernels, simdKernelsDisabled, simdKernelsOn } from './simd-kernels.ts';
 
 // The SIMD kernels must write exactly what their JavaScript counterparts write
@@ -227,3 +228,33 @@ test('FEDPET_WASM_SIMD_KERNELS=0 turns the SIMD kernels off', () => {
   assert.equal(simdKernelsDisabled({ FEDPET_WASM_SIMD_KERNELS: '0' }), true);
   assert.equal(simdKernelsDisabled({}), false);
 });
+
+for (const [rows, cols] of [
+  [1000, 16],
+  [37, 5],
+  [3, 72],
+] as const) {
+  test(`SIMD column sums equal the JavaScript's float64 sums, bit for bit: [${rows}, ${cols}]`, () => {
+    const space = arena(rows * cols + 4 * cols);
+    const x = space.view(rows * cols);
+    fillRandom(x, 6);
+    const simd = space.view(cols);
+    const scratch = space.view(2 * cols).fill(Number.NaN); // the kernel clears its accumulators
+    const js = new Float32Array(cols);
+    kernelsOn(space.memory).sumRows(x, rows, cols, simd, scratch);
+    sumRows(x, rows, cols, js);
+    assertSameBits(simd, js, 'column sums');
+  });
+
+  test(`SIMD row-vector addition equals float32 addition element by element: [${rows}, ${cols}]`, () => {
+    const space = arena(2 * rows * cols + cols);
+    const x = space.view(rows * cols);
+    fillRandom(x, 7);
+    const bias = space.view(cols);
+    fillRandom(bias, 8);
+    const simd = space.view(rows * cols);
+    kernelsOn(space.memory).addRowVector(x, bias, rows, cols, simd);
+    const js = Float32Array.from(x, (v, i) => v + (bias[i % cols] as number));
+    assertSameBits(simd, js, 'x + bias');
+  });
+}

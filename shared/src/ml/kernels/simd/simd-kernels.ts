@@ -8,7 +8,7 @@ import type { PoolGeometry, TieRule } from '../max-pool-grad.ts';
  * wasm backend's own memory so tensors are read and written in place. They
  * replace the JavaScript loops that dominated the 3D CNN's steps after the
  * matrix products: im2col gathers (~75 ms of a 275 ms 32³ step) and max
- * pooling (~55 ms); see docs/performance.md. The JavaScript versions remain
+ * pooling (~55 ms), then bias-gradient sums and bias additions; see docs/performance.md. The JavaScript versions remain
  * the fallback (no SIMD, or FEDPET_WASM_SIMD_KERNELS=0) and the tests' reference.
  *
  * Arguments are Float32Array views into the backend's heap (heapF32), whose
@@ -26,6 +26,10 @@ export interface SimdKernels {
   ): void;
   maxPoolForward(x: Float32Array, g: PoolGeometry, y: Float32Array): void;
   maxPoolBackprop(x: Float32Array, dy: Float32Array, g: PoolGeometry, dx: Float32Array, ties: TieRule): void;
+  /** Column sums of [rows, cols] x into out; `scratch` holds 2·cols floats (cols float64 accumulators). */
+  sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, scratch: Float32Array): void;
+  /** out = x + bias broadcast over the rows of [rows, cols] x. */
+  addRowVector(x: Float32Array, bias: Float32Array, rows: number, cols: number, out: Float32Array): void;
 }
 
 interface Exports {
@@ -33,6 +37,8 @@ interface Exports {
   gatherPatchColumns(...args: number[]): void;
   maxPoolForward(...args: number[]): void;
   maxPoolBackprop(...args: number[]): void;
+  sumRows(...args: number[]): void;
+  addRowVector(...args: number[]): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -79,6 +85,12 @@ const address = (view: Float32Array) => view.byteOffset;
 
 function bind(exports: Exports): SimdKernels {
   return {
+    sumRows: (x, rows, cols, out, scratch) => {
+      if (scratch.length < 2 * cols) throw new RangeError('sumRows needs 2·cols floats of scratch');
+      exports.sumRows(address(x), address(out), address(scratch), rows, cols);
+    },
+    addRowVector: (x, bias, rows, cols, out) =>
+      exports.addRowVector(address(x), address(bias), address(out), rows, cols),
     gatherPatchRows: (x, g, l0, l1, out) =>
       exports.gatherPatchRows(
         address(x),
