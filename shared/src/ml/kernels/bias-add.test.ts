@@ -63,15 +63,3 @@ test('Add on wasm equals the cpu backend for bias broadcasts (either side) and f
   ]);
   assert.deepEqual(ints, [6, 8, 10, 12]);
 });
-
-test("Identity on wasm shares memory: a clone holds its source's data and outlives it", async () => {
-  await on('wasm', () => {
-    const source = tf.tensor(seeded(4096, 60), [64, 64]);
-    const expected = [...source.dataSync()];
-    const clone = tf.clone(source);
-    assert.equal(clone.dataId, source.dataId, 'no copy was made');
-    source.dispose();
-    assert.deepEqual([...clone.dataSync()], expected);
-    clone.dispose();
-  });
-});
