@@ -10,6 +10,7 @@ import {
 } from './conv-kernels.ts';
 import { sharedIdentityConfig } from './identity-shared.ts';
 import { maxPool2dGradConfig, maxPool3dConfig, maxPool3dGradConfig } from './max-pool-grad.ts';
+import { RELU_GRAD_KERNEL, reluGradientConfig, reluGradKernelConfig } from './relu-grad.ts';
 import { sumLeadingAxesConfig } from './sum-leading-axes.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
@@ -57,7 +58,12 @@ const FEDPET_WASM_KERNELS: readonly FedpetKernel[] = [
     reason: 'faster',
     build: (stock) => (stock ? sharedIdentityConfig(stock) : undefined),
   },
+  // Not a stock kernel: ReLU's gradient in one pass, used by reluGradientConfig below.
+  { kernelName: RELU_GRAD_KERNEL, reason: 'faster', build: fixed(reluGradKernelConfig) },
 ];
+
+/** tfjs' own Relu gradient, kept to put back; fedpet's calls it on backends without the fused kernel. */
+let stockReluGradient: tf.GradConfig | undefined;
 
 /** What fedpet registered, per kernel name, with the stock config it displaced. */
 const installed = new Map<string, { ours: tf.KernelConfig; stock: tf.KernelConfig | undefined }>();
@@ -89,7 +95,8 @@ export function registerFedpetWasmKernels(options: RegisterFedpetWasmKernelsOpti
       serving.push(kernel.kernelName);
       continue;
     }
-    if (current && (kernel.reason === 'missing' || !replaceSlow)) continue;
+    // A missing kernel stock wasm now has, or a faster one not asked for: leave it.
+    if (kernel.reason === 'faster' ? !replaceSlow : current) continue;
     const built = kernel.build(current);
     if (!built) continue;
     // The stock kernel's setup (its binding into the wasm module) must still run at backend
@@ -104,6 +111,13 @@ export function registerFedpetWasmKernels(options: RegisterFedpetWasmKernelsOpti
     installed.set(kernel.kernelName, { ours, stock: current });
     serving.push(kernel.kernelName);
   }
+  if (serving.includes(RELU_GRAD_KERNEL) && !stockReluGradient) {
+    const stock = tf.getGradient(tf.Relu);
+    if (stock) {
+      stockReluGradient = stock;
+      tf.registerGradient(reluGradientConfig(stock));
+    }
+  }
   return serving;
 }
 
@@ -115,6 +129,10 @@ export function unregisterFedpetWasmKernels(): void {
       if (stock) tf.registerKernel(stock);
     }
     installed.delete(kernelName);
+  }
+  if (stockReluGradient) {
+    tf.registerGradient(stockReluGradient);
+    stockReluGradient = undefined;
   }
 }
 

@@ -620,4 +620,36 @@
         (local.set $to (i32.add (local.get $to) (i32.shl (local.get $cols) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowsLoop))))
+
+  ;; ReLU's gradient dy · step(x) in one pass (relu-grad.ts): step(x) is 1 for x > 0,
+  ;; NaN for NaN and 0 otherwise, as tfjs defines it, so dy · 0 keeps its sign (−0).
+  (func (export "reluBackward") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $xv v128) (local $step v128) (local $xs f32) (local $ss f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done4
+      (loop $four
+        (br_if $done4 (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $end)))
+        (local.set $xv (v128.load (i32.add (local.get $x) (local.get $i))))
+        (local.set $step
+          (v128.bitselect
+            (local.get $xv)
+            (v128.bitselect (f32x4.splat (f32.const 1)) (f32x4.splat (f32.const 0))
+              (f32x4.gt (local.get $xv) (f32x4.splat (f32.const 0))))
+            (f32x4.ne (local.get $xv) (local.get $xv))))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i))) (local.get $step)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $four)))
+    (block $done1
+      (loop $one
+        (br_if $done1 (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $xs (f32.load (i32.add (local.get $x) (local.get $i))))
+        (local.set $ss
+          (if (result f32) (f32.ne (local.get $xs) (local.get $xs))
+            (then (local.get $xs))
+            (else (if (result f32) (f32.gt (local.get $xs) (f32.const 0)) (then (f32.const 1)) (else (f32.const 0))))))
+        (f32.store (i32.add (local.get $out) (local.get $i))
+          (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i))) (local.get $ss)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $one))))
 )

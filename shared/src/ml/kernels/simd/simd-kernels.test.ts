@@ -10,6 +10,7 @@ import {
 } from '../conv-geometry.ts';
 import { maxPoolBackprop, maxPoolForward, type PoolGeometry, type TieRule } from '../max-pool-grad.ts';
 import { channelMajor, gatherPatchColumns, gatherPatchRows } from '../patches.ts';
+import { reluBackward } from '../relu-grad.ts';
 import { sumRows } from '../sum-leading-axes.ts';
 import { prepareSimdKernels, type SimdKernels, simdKernelsDisabled, simdKernelsOn } from './simd-kernels.ts';
 
@@ -258,3 +259,18 @@ for (const [rows, cols] of [
     assertSameBits(simd, js, 'x + bias');
   });
 }
+
+test('SIMD ReLU gradient equals the JavaScript bit for bit, NaN and −0 included', () => {
+  const n = 1031;
+  const space = arena(3 * n);
+  const x = space.view(n);
+  fillRandom(x, 9, true);
+  x[1] = -0;
+  const dy = space.view(n);
+  fillRandom(dy, 10);
+  const simd = space.view(n);
+  const js = new Float32Array(n);
+  kernelsOn(space.memory).reluBackward(dy, x, simd);
+  reluBackward(dy, x, js);
+  assertSameBits(simd, js, 'dy · step(x)');
+});

@@ -30,6 +30,8 @@ export interface SimdKernels {
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, scratch: Float32Array): void;
   /** out = x + bias broadcast over the rows of [rows, cols] x. */
   addRowVector(x: Float32Array, bias: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** out = dy · step(x), element-wise (ReLU's gradient). */
+  reluBackward(dy: Float32Array, x: Float32Array, out: Float32Array): void;
 }
 
 interface Exports {
@@ -39,6 +41,7 @@ interface Exports {
   maxPoolBackprop(...args: number[]): void;
   sumRows(...args: number[]): void;
   addRowVector(...args: number[]): void;
+  reluBackward(...args: number[]): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -89,6 +92,7 @@ function bind(exports: Exports): SimdKernels {
       if (scratch.length < 2 * cols) throw new RangeError('sumRows needs 2·cols floats of scratch');
       exports.sumRows(address(x), address(out), address(scratch), rows, cols);
     },
+    reluBackward: (dy, x, out) => exports.reluBackward(address(dy), address(x), address(out), out.length),
     addRowVector: (x, bias, rows, cols, out) =>
       exports.addRowVector(address(x), address(bias), address(out), rows, cols),
     gatherPatchRows: (x, g, l0, l1, out) =>
