@@ -652,4 +652,142 @@
           (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i))) (local.get $ss)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $one))))
+
+  ;; Max pooling gradient when windows tile the input without overlap or padding
+  ;; (window = stride, the CNNs' 2× pools): each input pixel belongs to one window, so
+  ;; dx is written with whole-vector stores (dy where the pixel is its window's
+  ;; maximum, else 0) instead of scattered additions. Same routing as maxPoolBackprop;
+  ;; pixels outside every window (sizes not multiples of the stride) are left as they
+  ;; are (the caller clears dx).
+  (func (export "maxPoolBackpropTiled")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $last i32) (param $batch i32) (param $C i32)
+    (param $inD i32) (param $inH i32) (param $inW i32)
+    (param $outD i32) (param $outH i32) (param $outW i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (local $n i32) (local $od i32) (local $oh i32) (local $ow i32) (local $o i32)
+    (local $d i32) (local $h i32) (local $w i32) (local $c i32) (local $base i32) (local $pass i32)
+    (local $best v128) (local $where v128) (local $v v128) (local $mask v128) (local $lanes v128) (local $g v128)
+    (local $sBest f32) (local $sv f32) (local $sWhere i32)
+    (local.set $lanes (v128.const i32x4 0 1 2 3))
+    (local.set $n (i32.const 0))
+    (block $nDone (loop $ns
+      (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
+      (local.set $od (i32.const 0))
+      (block $odDone (loop $ods
+        (br_if $odDone (i32.ge_s (local.get $od) (local.get $outD)))
+        (local.set $oh (i32.const 0))
+        (block $ohDone (loop $ohs
+          (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+          (local.set $ow (i32.const 0))
+          (block $owDone (loop $ows
+            (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+            (local.set $c (i32.const 0))
+            (block $c4Done (loop $c4s
+              (br_if $c4Done (i32.gt_s (i32.add (local.get $c) (i32.const 4)) (local.get $C)))
+              ;; Pass 0 finds each channel's maximum; pass 1 writes dx for every window pixel.
+              (local.set $best (f32x4.splat (f32.const -inf)))
+              (local.set $where (i32x4.splat (i32.const -1)))
+              ;; 0 + dy, as the general kernel's dx[at] += dy gives (−0 becomes +0).
+              (local.set $g
+                (f32x4.add (f32x4.splat (f32.const 0))
+                  (v128.load (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $c)) (i32.const 2))))))
+              (local.set $pass (i32.const 0))
+              (loop $passes
+                (local.set $d (i32.mul (local.get $od) (local.get $fD)))
+                (block $dDone (loop $ds
+                  (br_if $dDone (i32.ge_s (local.get $d) (i32.mul (i32.add (local.get $od) (i32.const 1)) (local.get $fD))))
+                  (local.set $h (i32.mul (local.get $oh) (local.get $fH)))
+                  (block $hDone (loop $hs
+                    (br_if $hDone (i32.ge_s (local.get $h) (i32.mul (i32.add (local.get $oh) (i32.const 1)) (local.get $fH))))
+                    (local.set $w (i32.mul (local.get $ow) (local.get $fW)))
+                    (block $wDone (loop $ws
+                      (br_if $wDone (i32.ge_s (local.get $w) (i32.mul (i32.add (local.get $ow) (i32.const 1)) (local.get $fW))))
+                      (local.set $base
+                        (i32.add
+                          (i32.mul
+                            (i32.add
+                              (i32.mul
+                                (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                                (local.get $inW))
+                              (local.get $w))
+                            (local.get $C))
+                          (local.get $c)))
+                      (if (i32.eqz (local.get $pass))
+                        (then
+                          (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2)))))
+                          (if (local.get $last)
+                            (then (local.set $mask (f32x4.ge (local.get $v) (local.get $best))))
+                            (else (local.set $mask (f32x4.gt (local.get $v) (local.get $best)))))
+                          (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $mask)))
+                          (local.set $where
+                            (v128.bitselect
+                              (i32x4.add (i32x4.splat (local.get $base)) (local.get $lanes))
+                              (local.get $where)
+                              (local.get $mask))))
+                        (else
+                          (v128.store (i32.add (local.get $dx) (i32.shl (local.get $base) (i32.const 2)))
+                            (v128.and (local.get $g)
+                              (i32x4.eq (local.get $where)
+                                (i32x4.add (i32x4.splat (local.get $base)) (local.get $lanes)))))))
+                      (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                      (br $ws)))
+                    (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                    (br $hs)))
+                  (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                  (br $ds)))
+                (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
+                (br_if $passes (i32.lt_s (local.get $pass) (i32.const 2))))
+              (local.set $c (i32.add (local.get $c) (i32.const 4)))
+              (br $c4s)))
+            ;; The channels left over, one at a time (dx was cleared: add to the maximum only).
+            (block $c1Done (loop $c1s
+              (br_if $c1Done (i32.ge_s (local.get $c) (local.get $C)))
+              (local.set $sBest (f32.const -inf))
+              (local.set $sWhere (i32.const -1))
+              (local.set $d (i32.mul (local.get $od) (local.get $fD)))
+              (block $dDone1 (loop $ds1
+                (br_if $dDone1 (i32.ge_s (local.get $d) (i32.mul (i32.add (local.get $od) (i32.const 1)) (local.get $fD))))
+                (local.set $h (i32.mul (local.get $oh) (local.get $fH)))
+                (block $hDone1 (loop $hs1
+                  (br_if $hDone1 (i32.ge_s (local.get $h) (i32.mul (i32.add (local.get $oh) (i32.const 1)) (local.get $fH))))
+                  (local.set $w (i32.mul (local.get $ow) (local.get $fW)))
+                  (block $wDone1 (loop $ws1
+                    (br_if $wDone1 (i32.ge_s (local.get $w) (i32.mul (i32.add (local.get $ow) (i32.const 1)) (local.get $fW))))
+                    (local.set $base
+                      (i32.add
+                        (i32.mul
+                          (i32.add
+                            (i32.mul
+                              (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $inD)) (local.get $d)) (local.get $inH)) (local.get $h))
+                              (local.get $inW))
+                            (local.get $w))
+                          (local.get $C))
+                        (local.get $c)))
+                    (local.set $sv (f32.load (i32.add (local.get $x) (i32.shl (local.get $base) (i32.const 2)))))
+                    (if (if (result i32) (local.get $last)
+                          (then (f32.ge (local.get $sv) (local.get $sBest)))
+                          (else (f32.gt (local.get $sv) (local.get $sBest))))
+                      (then (local.set $sBest (local.get $sv)) (local.set $sWhere (local.get $base))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $ws1)))
+                  (local.set $h (i32.add (local.get $h) (i32.const 1)))
+                  (br $hs1)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $ds1)))
+              (if (i32.ge_s (local.get $sWhere) (i32.const 0))
+                (then
+                  (f32.store (i32.add (local.get $dx) (i32.shl (local.get $sWhere) (i32.const 2)))
+                    (f32.add (f32.const 0)
+                      (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (local.get $o) (local.get $c)) (i32.const 2))))))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $c1s)))
+            (local.set $o (i32.add (local.get $o) (local.get $C)))
+            (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+            (br $ows)))
+          (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+          (br $ohs)))
+        (local.set $od (i32.add (local.get $od) (i32.const 1)))
+        (br $ods)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $ns))))
 )

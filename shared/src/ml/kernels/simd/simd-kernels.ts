@@ -39,6 +39,7 @@ interface Exports {
   gatherPatchColumns(...args: number[]): void;
   maxPoolForward(...args: number[]): void;
   maxPoolBackprop(...args: number[]): void;
+  maxPoolBackpropTiled(...args: number[]): void;
   sumRows(...args: number[]): void;
   addRowVector(...args: number[]): void;
   reluBackward(...args: number[]): void;
@@ -85,6 +86,15 @@ function memoryOf(backend: unknown): WebAssembly.Memory | undefined {
 }
 
 const address = (view: Float32Array) => view.byteOffset;
+
+/** Windows that tile the input without overlap or padding: the gradient needs no scattered additions. */
+const tiles = (g: PoolGeometry) =>
+  g.fD === g.strideD &&
+  g.fH === g.strideH &&
+  g.fW === g.strideW &&
+  g.padFront === 0 &&
+  g.padTop === 0 &&
+  g.padLeft === 0;
 
 function bind(exports: Exports): SimdKernels {
   return {
@@ -166,29 +176,47 @@ function bind(exports: Exports): SimdKernels {
         g.padLeft,
       ),
     maxPoolBackprop: (x, dy, g, dx, ties) =>
-      exports.maxPoolBackprop(
-        address(x),
-        address(dy),
-        address(dx),
-        ties === 'last' ? 1 : 0,
-        g.batch,
-        g.channels,
-        g.inD,
-        g.inH,
-        g.inW,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.fD,
-        g.fH,
-        g.fW,
-        g.strideD,
-        g.strideH,
-        g.strideW,
-        g.padFront,
-        g.padTop,
-        g.padLeft,
-      ),
+      tiles(g)
+        ? exports.maxPoolBackpropTiled(
+            address(x),
+            address(dy),
+            address(dx),
+            ties === 'last' ? 1 : 0,
+            g.batch,
+            g.channels,
+            g.inD,
+            g.inH,
+            g.inW,
+            g.outD,
+            g.outH,
+            g.outW,
+            g.fD,
+            g.fH,
+            g.fW,
+          )
+        : exports.maxPoolBackprop(
+            address(x),
+            address(dy),
+            address(dx),
+            ties === 'last' ? 1 : 0,
+            g.batch,
+            g.channels,
+            g.inD,
+            g.inH,
+            g.inW,
+            g.outD,
+            g.outH,
+            g.outW,
+            g.fD,
+            g.fH,
+            g.fW,
+            g.strideD,
+            g.strideH,
+            g.strideW,
+            g.padFront,
+            g.padTop,
+            g.padLeft,
+          ),
   };
 }
 
