@@ -57,6 +57,40 @@ function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
   return out;
 }
 
+/** Padded extents of a stride-1 convolution's input: every output's window lies inside. */
+const paddedExtents = (g: ConvGeometry) => [g.outD + g.fD - 1, g.outH + g.fH - 1, g.outW + g.fW - 1] as const;
+
+/** Copies x into `padded` ([batch, PD, PH, PW, inC], zeroed) at the padding offsets, cropping what lies beyond. */
+export function padInput(x: Float32Array, g: ConvGeometry, padded: Float32Array): void {
+  const [PD, PH, PW] = paddedExtents(g);
+  const row = Math.max(0, Math.min(g.inW, PW - g.padLeft)) * g.inC;
+  const heap = new Float32Array(x.buffer);
+  const xBase = x.byteOffset >> 2;
+  const pBase = padded.byteOffset >> 2;
+  for (let n = 0; n < g.batch; n++) {
+    for (let d = 0; d < g.inD; d++) {
+      const pd = d + g.padFront;
+      if (pd >= PD) break;
+      for (let h = 0; h < g.inH; h++) {
+        const ph = h + g.padTop;
+        if (ph >= PH) break;
+        const src = xBase + ((n * g.inD + d) * g.inH + h) * g.inW * g.inC;
+        const dst = pBase + (((n * PD + pd) * PH + ph) * PW + g.padLeft) * g.inC;
+        if (x.buffer === padded.buffer) heap.copyWithin(dst, src, src + row);
+        else padded.set(x.subarray(src - xBase, src - xBase + row), dst - pBase);
+      }
+    }
+  }
+}
+
+/**
+ * Few input channels (≤ 2), stride 1, output channels in sixteens: the direct
+ * SIMD convolution, which reads the padded input in place instead of building
+ * 27-float patch rows (3D CNN 32³, first layer: 15 → ~8 ms).
+ */
+const directConvolution = (g: ConvGeometry) =>
+  g.inC <= 2 && g.outC % 16 === 0 && g.strideD === 1 && g.strideH === 1 && g.strideW === 1;
+
 /** y = P · W: x [batch, …spatial, inC], filter [K, outC] → y with shape `outShape`. */
 export function convForward(
   backend: WasmBackendLike,
@@ -68,10 +102,22 @@ export function convForward(
 ): TensorInfo {
   const K = patchColumns(g);
   const M = patchRows(g);
+  const simd = simdKernelsFor(backend);
+  if (simd && M > 0 && K > 0 && directConvolution(g)) {
+    const [PD, PH, PW] = paddedExtents(g);
+    const padded = backend.makeOutput([g.batch * PD * PH * PW * g.inC + 16], 'float32');
+    const y = backend.makeOutput(outShape, 'float32');
+    const xp = heapF32(backend, padded);
+    xp.fill(0);
+    padInput(heapF32(backend, x), g, xp);
+    simd.convDirect(xp, heapF32(backend, filter), heapF32(backend, y), g);
+    release(backend, padded);
+    return y;
+  }
   const parts = slabs(g, slabFloats);
   if (M === 0 || K === 0) return zeros(backend, outShape);
   const out = parts.length === 1 ? undefined : backend.makeOutput(outShape, 'float32');
-  const gather = simdKernelsFor(backend)?.gatherPatchRows ?? gatherPatchRows;
+  const gather = simd?.gatherPatchRows ?? gatherPatchRows;
   for (const slab of parts) {
     const patches = backend.makeOutput([slab.rows, K], 'float32');
     gather(heapF32(backend, x), g, slab.l0, slab.l1, heapF32(backend, patches));

@@ -108,6 +108,29 @@ const cases: Case[] = [
     strides: 2,
     pad: 'same',
   },
+  // The direct SIMD convolution (≤ 2 input channels, output channels in sixteens, stride 1):
+  // odd widths leave a last position without a pair; valid padding crops nothing, same pads.
+  {
+    name: '3D 3³ same, 1→16 channels (direct)',
+    x: [2, 5, 6, 7, 1],
+    filter: [3, 3, 3, 1, 16],
+    strides: 1,
+    pad: 'same',
+  },
+  {
+    name: '3D 3×2×3 valid, 2→32 channels (direct)',
+    x: [1, 6, 5, 8, 2],
+    filter: [3, 2, 3, 2, 32],
+    strides: 1,
+    pad: 'valid',
+  },
+  {
+    name: '2D 3×3 same, 1→16 channels (stock forward)',
+    x: [2, 7, 9, 1],
+    filter: [3, 3, 1, 16],
+    strides: 1,
+    pad: 'same',
+  },
 ];
 
 for (const c of cases) {

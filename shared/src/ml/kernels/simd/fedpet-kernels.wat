@@ -790,4 +790,124 @@
         (br $ods)))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $ns))))
+
+  ;; Direct stride-1 convolution for inputs with few channels (the first layer of a
+  ;; 3D CNN on one PET channel: 27-float patch rows make im2col slow to build). xp is
+  ;; the input already zero-padded to [batch, outD + fD − 1, outH + fH − 1, outW + fW − 1, inC];
+  ;; w is [fD, fH, fW, inC, outC] with outC a multiple of 16; y is [batch, outD, outH, outW, outC].
+  ;; Two output positions × 16 channels per pass keep 8 accumulators and the 4 filter
+  ;; vectors of a tap in registers. Each output sums its taps in (kd, kh, kw, c) order.
+  (func (export "convDirect")
+    (param $xp i32) (param $w i32) (param $y i32) (param $batch i32)
+    (param $outD i32) (param $outH i32) (param $outW i32) (param $inC i32) (param $outC i32)
+    (param $fD i32) (param $fH i32) (param $fW i32)
+    (local $pH i32) (local $pW i32) (local $pD i32) (local $n i32) (local $od i32) (local $oh i32) (local $ow i32)
+    (local $ob i32) (local $kd i32) (local $kh i32) (local $kw i32) (local $c i32) (local $pair i32)
+    (local $xa i32) (local $wa i32) (local $ya i32) (local $step i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $s v128) (local $t v128)
+    (local.set $pD (i32.sub (i32.add (local.get $outD) (local.get $fD)) (i32.const 1)))
+    (local.set $pH (i32.sub (i32.add (local.get $outH) (local.get $fH)) (i32.const 1)))
+    (local.set $pW (i32.sub (i32.add (local.get $outW) (local.get $fW)) (i32.const 1)))
+    (block $nDone (loop $ns
+      (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
+      (local.set $od (i32.const 0))
+      (block $odDone (loop $ods
+        (br_if $odDone (i32.ge_s (local.get $od) (local.get $outD)))
+        (local.set $oh (i32.const 0))
+        (block $ohDone (loop $ohs
+          (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+          (local.set $ow (i32.const 0))
+          (block $owDone (loop $ows
+            (br_if $owDone (i32.ge_s (local.get $ow) (local.get $outW)))
+            ;; A pair of positions (ow, ow + 1), or the last one alone.
+            (local.set $pair (i32.lt_s (i32.add (local.get $ow) (i32.const 1)) (local.get $outW)))
+            (local.set $ob (i32.const 0))
+            (block $obDone (loop $obs
+              (br_if $obDone (i32.ge_s (local.get $ob) (local.get $outC)))
+              (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+              (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+              (local.set $b0 (v128.const i32x4 0 0 0 0)) (local.set $b1 (v128.const i32x4 0 0 0 0))
+              (local.set $b2 (v128.const i32x4 0 0 0 0)) (local.set $b3 (v128.const i32x4 0 0 0 0))
+              (local.set $wa (i32.add (local.get $w) (i32.shl (local.get $ob) (i32.const 2))))
+              (local.set $kd (i32.const 0))
+              (loop $kds
+                (local.set $kh (i32.const 0))
+                (loop $khs
+                  ;; xp[n, od + kd, oh + kh, ow, 0]; the row's taps kw and channels c are contiguous.
+                  (local.set $xa
+                    (i32.add (local.get $xp)
+                      (i32.shl
+                        (i32.mul
+                          (i32.add
+                            (i32.mul
+                              (i32.add
+                                (i32.mul (i32.add (i32.mul (local.get $n) (local.get $pD)) (i32.add (local.get $od) (local.get $kd))) (local.get $pH))
+                                (i32.add (local.get $oh) (local.get $kh)))
+                              (local.get $pW))
+                            (local.get $ow))
+                          (local.get $inC))
+                        (i32.const 2))))
+                  (local.set $step (i32.mul (local.get $fW) (local.get $inC)))
+                  (local.set $c (i32.const 0))
+                  (loop $taps
+                    (local.set $w0 (v128.load (local.get $wa)))
+                    (local.set $w1 (v128.load offset=16 (local.get $wa)))
+                    (local.set $w2 (v128.load offset=32 (local.get $wa)))
+                    (local.set $w3 (v128.load offset=48 (local.get $wa)))
+                    (local.set $s (v128.load32_splat (local.get $xa)))
+                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $w0))))
+                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $w1))))
+                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $w2))))
+                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $w3))))
+                    ;; The next position reads inC floats further along the same row.
+                    (local.set $t (v128.load32_splat (i32.add (local.get $xa) (i32.shl (local.get $inC) (i32.const 2)))))
+                    (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $t) (local.get $w0))))
+                    (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $t) (local.get $w1))))
+                    (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $t) (local.get $w2))))
+                    (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $t) (local.get $w3))))
+                    (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+                    (local.set $wa (i32.add (local.get $wa) (i32.shl (local.get $outC) (i32.const 2))))
+                    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                    (br_if $taps (i32.lt_s (local.get $c) (local.get $step))))
+                  (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+                  (br_if $khs (i32.lt_s (local.get $kh) (local.get $fH))))
+                (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
+                (br_if $kds (i32.lt_s (local.get $kd) (local.get $fD))))
+              ;; y[n, od, oh, ow, ob … ob + 15], and the next position's when there is one.
+              (local.set $ya
+                (i32.add (local.get $y)
+                  (i32.shl
+                    (i32.add
+                      (i32.mul
+                        (i32.add
+                          (i32.mul
+                            (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $outD)) (local.get $od)) (local.get $outH)) (local.get $oh))
+                            (local.get $outW))
+                          (local.get $ow))
+                        (local.get $outC))
+                      (local.get $ob))
+                    (i32.const 2))))
+              (v128.store (local.get $ya) (local.get $a0))
+              (v128.store offset=16 (local.get $ya) (local.get $a1))
+              (v128.store offset=32 (local.get $ya) (local.get $a2))
+              (v128.store offset=48 (local.get $ya) (local.get $a3))
+              (if (local.get $pair)
+                (then
+                  (local.set $ya (i32.add (local.get $ya) (i32.shl (local.get $outC) (i32.const 2))))
+                  (v128.store (local.get $ya) (local.get $b0))
+                  (v128.store offset=16 (local.get $ya) (local.get $b1))
+                  (v128.store offset=32 (local.get $ya) (local.get $b2))
+                  (v128.store offset=48 (local.get $ya) (local.get $b3))))
+              (local.set $ob (i32.add (local.get $ob) (i32.const 16)))
+              (br $obs)))
+            (local.set $ow (i32.add (local.get $ow) (i32.const 2)))
+            (br $ows)))
+          (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+          (br $ohs)))
+        (local.set $od (i32.add (local.get $od) (i32.const 1)))
+        (br $ods)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $ns))))
 )

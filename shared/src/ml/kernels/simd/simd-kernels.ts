@@ -30,6 +30,11 @@ export interface SimdKernels {
   sumRows(x: Float32Array, rows: number, cols: number, out: Float32Array, scratch: Float32Array): void;
   /** out = x + bias broadcast over the rows of [rows, cols] x. */
   addRowVector(x: Float32Array, bias: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /**
+   * Stride-1 convolution y = conv(x, w) from x zero-padded to [batch, outD + fD − 1,
+   * outH + fH − 1, outW + fW − 1, inC] (plus inC floats of slack); outC a multiple of 16.
+   */
+  convDirect(xPadded: Float32Array, filter: Float32Array, y: Float32Array, g: ConvGeometry): void;
   /** out = dy · step(x), element-wise (ReLU's gradient). */
   reluBackward(dy: Float32Array, x: Float32Array, out: Float32Array): void;
 }
@@ -43,6 +48,7 @@ interface Exports {
   sumRows(...args: number[]): void;
   addRowVector(...args: number[]): void;
   reluBackward(...args: number[]): void;
+  convDirect(...args: number[]): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -101,6 +107,25 @@ function bind(exports: Exports): SimdKernels {
     sumRows: (x, rows, cols, out, scratch) => {
       if (scratch.length < 2 * cols) throw new RangeError('sumRows needs 2·cols floats of scratch');
       exports.sumRows(address(x), address(out), address(scratch), rows, cols);
+    },
+    convDirect: (xPadded, filter, y, g) => {
+      if (g.outC % 16 !== 0 || g.strideD !== 1 || g.strideH !== 1 || g.strideW !== 1) {
+        throw new RangeError('convDirect needs stride 1 and a multiple of 16 output channels');
+      }
+      exports.convDirect(
+        address(xPadded),
+        address(filter),
+        address(y),
+        g.batch,
+        g.outD,
+        g.outH,
+        g.outW,
+        g.inC,
+        g.outC,
+        g.fD,
+        g.fH,
+        g.fW,
+      );
     },
     reluBackward: (dy, x, out) => exports.reluBackward(address(dy), address(x), address(out), out.length),
     addRowVector: (x, bias, rows, cols, out) =>
