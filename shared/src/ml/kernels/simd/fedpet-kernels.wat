@@ -910,4 +910,143 @@
         (br $ods)))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $ns))))
+
+  ;; Filter gradient of a stride-1 convolution with 3-wide filters, few input channels
+  ;; and output channels in sixteens (the direct counterpart of convDirect): dw[kd, kh,
+  ;; kw, c, o] = Σ over output positions of xp[position + tap] · dy[position, o], with xp
+  ;; zero-padded as for convDirect. One output line at a time so its dy (outW × 16
+  ;; floats) stays in cache across the fD·fH filter rows; the three taps kw of a filter
+  ;; row share each dy load (12 accumulators). dw is overwritten.
+  (func (export "convFilterGradDirect3")
+    (param $xp i32) (param $dy i32) (param $dw i32) (param $batch i32)
+    (param $outD i32) (param $outH i32) (param $outW i32) (param $inC i32) (param $outC i32)
+    (param $fD i32) (param $fH i32)
+    (local $pD i32) (local $pH i32) (local $pW i32) (local $n i32) (local $od i32) (local $oh i32) (local $ow i32)
+    (local $ob i32) (local $kd i32) (local $kh i32) (local $c i32)
+    (local $xa i32) (local $da i32) (local $wa0 i32) (local $wa1 i32) (local $wa2 i32) (local $tapStride i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $e0 v128) (local $e1 v128) (local $e2 v128) (local $e3 v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128) (local $s v128)
+    (local.set $pD (i32.sub (i32.add (local.get $outD) (local.get $fD)) (i32.const 1)))
+    (local.set $pH (i32.sub (i32.add (local.get $outH) (local.get $fH)) (i32.const 1)))
+    (local.set $pW (i32.add (local.get $outW) (i32.const 2)))
+    ;; Bytes between taps kw and kw + 1 in dw.
+    (local.set $tapStride (i32.shl (i32.mul (local.get $inC) (local.get $outC)) (i32.const 2)))
+    (memory.fill (local.get $dw) (i32.const 0)
+      (i32.mul (i32.mul (local.get $fD) (local.get $fH)) (i32.mul (i32.const 3) (local.get $tapStride))))
+    (local.set $ob (i32.const 0))
+    (block $obDone (loop $obs
+      (br_if $obDone (i32.ge_s (local.get $ob) (local.get $outC)))
+      (local.set $c (i32.const 0))
+      (block $cDone (loop $cs
+        (br_if $cDone (i32.ge_s (local.get $c) (local.get $inC)))
+        (local.set $n (i32.const 0))
+        (block $nDone (loop $ns
+          (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
+          (local.set $od (i32.const 0))
+          (block $odDone (loop $ods
+            (br_if $odDone (i32.ge_s (local.get $od) (local.get $outD)))
+            (local.set $oh (i32.const 0))
+            (block $ohDone (loop $ohs
+              (br_if $ohDone (i32.ge_s (local.get $oh) (local.get $outH)))
+              (local.set $kd (i32.const 0))
+              (loop $kds
+                (local.set $kh (i32.const 0))
+                (loop $khs
+                  (local.set $wa0
+                    (i32.add (local.get $dw)
+                      (i32.add
+                        (i32.mul (i32.mul (i32.add (i32.mul (local.get $kd) (local.get $fH)) (local.get $kh)) (i32.const 3)) (local.get $tapStride))
+                        (i32.shl (i32.add (i32.mul (local.get $c) (local.get $outC)) (local.get $ob)) (i32.const 2)))))
+                  (local.set $wa1 (i32.add (local.get $wa0) (local.get $tapStride)))
+                  (local.set $wa2 (i32.add (local.get $wa1) (local.get $tapStride)))
+                      (local.set $a0 (v128.load offset=0 (local.get $wa0)))
+                      (local.set $a1 (v128.load offset=16 (local.get $wa0)))
+                      (local.set $a2 (v128.load offset=32 (local.get $wa0)))
+                      (local.set $a3 (v128.load offset=48 (local.get $wa0)))
+                      (local.set $b0 (v128.load offset=0 (local.get $wa1)))
+                      (local.set $b1 (v128.load offset=16 (local.get $wa1)))
+                      (local.set $b2 (v128.load offset=32 (local.get $wa1)))
+                      (local.set $b3 (v128.load offset=48 (local.get $wa1)))
+                      (local.set $e0 (v128.load offset=0 (local.get $wa2)))
+                      (local.set $e1 (v128.load offset=16 (local.get $wa2)))
+                      (local.set $e2 (v128.load offset=32 (local.get $wa2)))
+                      (local.set $e3 (v128.load offset=48 (local.get $wa2)))
+                  ;; xp[n, od + kd, oh + kh, 0, c] and dy[n, od, oh, 0, ob].
+                  (local.set $xa
+                    (i32.add (local.get $xp)
+                      (i32.shl
+                        (i32.add
+                          (i32.mul
+                            (i32.mul
+                              (i32.add
+                                (i32.mul (i32.add (i32.mul (local.get $n) (local.get $pD)) (i32.add (local.get $od) (local.get $kd))) (local.get $pH))
+                                (i32.add (local.get $oh) (local.get $kh)))
+                              (local.get $pW))
+                            (local.get $inC))
+                          (local.get $c))
+                        (i32.const 2))))
+                  (local.set $da
+                    (i32.add (local.get $dy)
+                      (i32.shl
+                        (i32.add
+                          (i32.mul
+                            (i32.mul
+                              (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $outD)) (local.get $od)) (local.get $outH)) (local.get $oh))
+                              (local.get $outW))
+                            (local.get $outC))
+                          (local.get $ob))
+                        (i32.const 2))))
+                  (local.set $ow (i32.const 0))
+                  (loop $ows
+                    (local.set $d0 (v128.load (local.get $da)))
+                    (local.set $d1 (v128.load offset=16 (local.get $da)))
+                    (local.set $d2 (v128.load offset=32 (local.get $da)))
+                    (local.set $d3 (v128.load offset=48 (local.get $da)))
+                    (local.set $s (v128.load32_splat (local.get $xa)))
+                          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $d2))))
+                          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $d3))))
+                    (local.set $s (v128.load32_splat (i32.add (local.get $xa) (i32.shl (local.get $inC) (i32.const 2)))))
+                          (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $s) (local.get $d2))))
+                          (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $s) (local.get $d3))))
+                    (local.set $s (v128.load32_splat (i32.add (local.get $xa) (i32.shl (local.get $inC) (i32.const 3)))))
+                          (local.set $e0 (f32x4.add (local.get $e0) (f32x4.mul (local.get $s) (local.get $d0))))
+                          (local.set $e1 (f32x4.add (local.get $e1) (f32x4.mul (local.get $s) (local.get $d1))))
+                          (local.set $e2 (f32x4.add (local.get $e2) (f32x4.mul (local.get $s) (local.get $d2))))
+                          (local.set $e3 (f32x4.add (local.get $e3) (f32x4.mul (local.get $s) (local.get $d3))))
+                    (local.set $xa (i32.add (local.get $xa) (i32.shl (local.get $inC) (i32.const 2))))
+                    (local.set $da (i32.add (local.get $da) (i32.shl (local.get $outC) (i32.const 2))))
+                    (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                    (br_if $ows (i32.lt_s (local.get $ow) (local.get $outW))))
+                      (v128.store offset=0 (local.get $wa0) (local.get $a0))
+                      (v128.store offset=16 (local.get $wa0) (local.get $a1))
+                      (v128.store offset=32 (local.get $wa0) (local.get $a2))
+                      (v128.store offset=48 (local.get $wa0) (local.get $a3))
+                      (v128.store offset=0 (local.get $wa1) (local.get $b0))
+                      (v128.store offset=16 (local.get $wa1) (local.get $b1))
+                      (v128.store offset=32 (local.get $wa1) (local.get $b2))
+                      (v128.store offset=48 (local.get $wa1) (local.get $b3))
+                      (v128.store offset=0 (local.get $wa2) (local.get $e0))
+                      (v128.store offset=16 (local.get $wa2) (local.get $e1))
+                      (v128.store offset=32 (local.get $wa2) (local.get $e2))
+                      (v128.store offset=48 (local.get $wa2) (local.get $e3))
+                  (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+                  (br_if $khs (i32.lt_s (local.get $kh) (local.get $fH))))
+                (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
+                (br_if $kds (i32.lt_s (local.get $kd) (local.get $fD))))
+              (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+              (br $ohs)))
+            (local.set $od (i32.add (local.get $od) (i32.const 1)))
+            (br $ods)))
+          (local.set $n (i32.add (local.get $n) (i32.const 1)))
+          (br $ns)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cs)))
+      (local.set $ob (i32.add (local.get $ob) (i32.const 16)))
+      (br $obs))))
 )

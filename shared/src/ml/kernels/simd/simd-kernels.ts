@@ -35,6 +35,8 @@ export interface SimdKernels {
    * outH + fH − 1, outW + fW − 1, inC] (plus inC floats of slack); outC a multiple of 16.
    */
   convDirect(xPadded: Float32Array, filter: Float32Array, y: Float32Array, g: ConvGeometry): void;
+  /** The filter gradient of convDirect's convolution, for 3-wide filters (g.fW === 3); dw is overwritten. */
+  convFilterGradDirect(xPadded: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
   /** out = dy · step(x), element-wise (ReLU's gradient). */
   reluBackward(dy: Float32Array, x: Float32Array, out: Float32Array): void;
 }
@@ -49,6 +51,7 @@ interface Exports {
   addRowVector(...args: number[]): void;
   reluBackward(...args: number[]): void;
   convDirect(...args: number[]): void;
+  convFilterGradDirect3(...args: number[]): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -125,6 +128,26 @@ function bind(exports: Exports): SimdKernels {
         g.fD,
         g.fH,
         g.fW,
+      );
+    },
+    convFilterGradDirect: (xPadded, dy, dw, g) => {
+      if (g.fW !== 3 || g.outC % 16 !== 0 || g.strideD !== 1 || g.strideH !== 1 || g.strideW !== 1) {
+        throw new RangeError(
+          'convFilterGradDirect needs stride 1, 3-wide filters and output channels in sixteens',
+        );
+      }
+      exports.convFilterGradDirect3(
+        address(xPadded),
+        address(dy),
+        address(dw),
+        g.batch,
+        g.outD,
+        g.outH,
+        g.outW,
+        g.inC,
+        g.outC,
+        g.fD,
+        g.fH,
       );
     },
     reluBackward: (dy, x, out) => exports.reluBackward(address(dy), address(x), address(out), out.length),
