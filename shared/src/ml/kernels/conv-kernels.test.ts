@@ -131,6 +131,27 @@ const cases: Case[] = [
     strides: 1,
     pad: 'same',
   },
+  {
+    name: '3D 3³ same, 5→16 channels (direct)',
+    x: [1, 4, 5, 6, 5],
+    filter: [3, 3, 3, 5, 16],
+    strides: 1,
+    pad: 'same',
+  },
+  {
+    name: '2D 3×3 same, 20→32 channels (direct)',
+    x: [2, 6, 7, 20],
+    filter: [3, 3, 20, 32],
+    strides: 1,
+    pad: 'same',
+  },
+  {
+    name: '2D 5×5 valid, 3→16 channels (direct forward, patch filter gradient)',
+    x: [2, 9, 8, 3],
+    filter: [5, 5, 3, 16],
+    strides: 1,
+    pad: 'valid',
+  },
 ];
 
 for (const c of cases) {

@@ -915,8 +915,8 @@
   ;; and output channels in sixteens (the direct counterpart of convDirect): dw[kd, kh,
   ;; kw, c, o] = Σ over output positions of xp[position + tap] · dy[position, o], with xp
   ;; zero-padded as for convDirect. One output line at a time so its dy (outW × 16
-  ;; floats) stays in cache across the fD·fH filter rows; the three taps kw of a filter
-  ;; row share each dy load (12 accumulators). dw is overwritten.
+  ;; floats) stays in cache across the fD·fH filter rows and the input channels; the
+  ;; three taps kw of a filter row share each dy load (12 accumulators). dw is overwritten.
   (func (export "convFilterGradDirect3")
     (param $xp i32) (param $dy i32) (param $dw i32) (param $batch i32)
     (param $outD i32) (param $outH i32) (param $outW i32) (param $inC i32) (param $outC i32)
@@ -938,9 +938,6 @@
     (local.set $ob (i32.const 0))
     (block $obDone (loop $obs
       (br_if $obDone (i32.ge_s (local.get $ob) (local.get $outC)))
-      (local.set $c (i32.const 0))
-      (block $cDone (loop $cs
-        (br_if $cDone (i32.ge_s (local.get $c) (local.get $inC)))
         (local.set $n (i32.const 0))
         (block $nDone (loop $ns
           (br_if $nDone (i32.ge_s (local.get $n) (local.get $batch)))
@@ -954,6 +951,9 @@
               (loop $kds
                 (local.set $kh (i32.const 0))
                 (loop $khs
+                  ;; Each input channel in turn: the line's dy and x rows stay in cache.
+                  (local.set $c (i32.const 0))
+                  (loop $cs
                   (local.set $wa0
                     (i32.add (local.get $dw)
                       (i32.add
@@ -1035,6 +1035,8 @@
                       (v128.store offset=16 (local.get $wa2) (local.get $e1))
                       (v128.store offset=32 (local.get $wa2) (local.get $e2))
                       (v128.store offset=48 (local.get $wa2) (local.get $e3))
+                  (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                  (br_if $cs (i32.lt_s (local.get $c) (local.get $inC))))
                   (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
                   (br_if $khs (i32.lt_s (local.get $kh) (local.get $fH))))
                 (local.set $kd (i32.add (local.get $kd) (i32.const 1)))
@@ -1045,8 +1047,6 @@
             (br $ods)))
           (local.set $n (i32.add (local.get $n) (i32.const 1)))
           (br $ns)))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $cs)))
       (local.set $ob (i32.add (local.get $ob) (i32.const 16)))
       (br $obs))))
 )
