@@ -102,7 +102,7 @@ function paddedCopy(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry): T
  * forward, 25 → 17 ms input gradient, 33 → 24 ms filter gradient), most of all
  * with few input channels, whose 27-float patch rows are slow to build.
  */
-const directConvolution = (g: ConvGeometry) =>
+export const directConvolution = (g: ConvGeometry) =>
   g.outC % 16 === 0 && g.strideD === 1 && g.strideH === 1 && g.strideW === 1;
 
 /** y = P · W: x [batch, …spatial, inC], filter [K, outC] → y with shape `outShape`. */

@@ -4,6 +4,7 @@ import { biasAddConfig } from './bias-add.ts';
 import {
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
+  conv2dConfig,
   conv3dBackpropFilterConfig,
   conv3dBackpropInputConfig,
   conv3dConfig,
@@ -40,6 +41,7 @@ const FEDPET_WASM_KERNELS: readonly FedpetKernel[] = [
   { kernelName: tf.UnsortedSegmentSum, reason: 'missing', build: fixed(unsortedSegmentSumConfig) },
   { kernelName: tf.Conv2DBackpropInput, reason: 'faster', build: fixed(conv2dBackpropInputConfig) },
   { kernelName: tf.Conv3D, reason: 'faster', build: fixed(conv3dConfig) },
+  { kernelName: tf.Conv2D, reason: 'faster', build: (stock) => (stock ? conv2dConfig(stock) : undefined) },
   { kernelName: tf.Conv3DBackpropFilterV2, reason: 'faster', build: fixed(conv3dBackpropFilterConfig) },
   { kernelName: tf.Conv3DBackpropInputV2, reason: 'faster', build: fixed(conv3dBackpropInputConfig) },
   { kernelName: tf.MaxPoolGrad, reason: 'faster', build: fixed(maxPool2dGradConfig) },
