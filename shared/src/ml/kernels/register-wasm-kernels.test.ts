@@ -70,10 +70,27 @@ test('fedpet kernels list why each is there', () => {
   assert.equal(reasons.Conv3D, 'faster');
 });
 
-/** The same small CNN, same initial weights, on whichever backend is active. */
-function buildCnn(kind: '2d' | '3d'): tf.Sequential {
+type CnnKind = '2d' | '3d' | '2d-16' | '3d-16';
+
+/**
+ * The same small CNN, same initial weights, on whichever backend is active.
+ * The '-16' kinds have 16-filter stride-1 layers, which run fedpet's direct
+ * SIMD convolutions (forward, input and filter gradients); the others the
+ * patch-matrix kernels.
+ */
+function buildCnn(kind: CnnKind): tf.Sequential {
   const model = tf.sequential();
-  if (kind === '2d') {
+  if (kind === '2d-16' || kind === '3d-16') {
+    const threeD = kind === '3d-16';
+    const conv = (options: object) =>
+      threeD
+        ? tf.layers.conv3d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', ...options })
+        : tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', ...options });
+    model.add(conv({ inputShape: threeD ? [6, 5, 7, 1] : [9, 11, 2] }));
+    model.add(threeD ? tf.layers.maxPooling3d({ poolSize: 2 }) : tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(conv({}));
+    model.add(tf.layers.flatten());
+  } else if (kind === '2d') {
     model.add(
       tf.layers.conv2d({
         inputShape: [13, 11, 2],
@@ -109,9 +126,14 @@ function buildCnn(kind: '2d' | '3d'): tf.Sequential {
 }
 
 /** One Adam step; returns the loss before it, the gradients it used and the weights after it. */
-function trainOneStep(kind: '2d' | '3d'): { loss: number; grads: Float32Array[]; weights: Float32Array[] } {
+function trainOneStep(kind: CnnKind): { loss: number; grads: Float32Array[]; weights: Float32Array[] } {
   const model = buildCnn(kind);
-  const inputShape = kind === '2d' ? [4, 13, 11, 2] : [3, 7, 6, 5, 1];
+  const inputShape = {
+    '2d': [4, 13, 11, 2],
+    '3d': [3, 7, 6, 5, 1],
+    '2d-16': [3, 9, 11, 2],
+    '3d-16': [2, 6, 5, 7, 1],
+  }[kind];
   const batch = inputShape[0] as number;
   const x = tf.tensor(
     seeded(
@@ -141,7 +163,7 @@ function trainOneStep(kind: '2d' | '3d'): { loss: number; grads: Float32Array[];
   return result;
 }
 
-for (const kind of ['2d', '3d'] as const) {
+for (const kind of ['2d', '3d', '2d-16', '3d-16'] as const) {
   test(`one Adam training step of a small ${kind.toUpperCase()} CNN on wasm equals the cpu backend's`, async () => {
     const wasm = await on('wasm', () => trainOneStep(kind));
     const cpu = await on('cpu', () => trainOneStep(kind));
