@@ -8,7 +8,8 @@
  * - the 3D CNN: [8, 32, 32, 32, 1]; conv 3³ 16 / 32 / 48 / 72 (ReLU, 'same'),
  *   2³ max pooling after the first three, 4³ average pooling, dense 1:
  *   149,281 parameters;
- * on wasm with fedpet's kernels, on stock wasm (which cannot train the 2D model:
+ * on wasm with fedpet's kernels (and with their JavaScript loops instead of
+ * their WebAssembly SIMD parts), on stock wasm (which cannot train the 2D model:
  * it has no Conv2DBackpropFilter) and on the pure-JS cpu backend. The cpu
  * backend needs minutes per 2D step (its Conv2DBackpropFilter), so the 2D cpu
  * row runs ONE step at batch 2 and says so; its examples/s compare directly.
@@ -28,11 +29,12 @@ import {
   registerFedpetWasmKernels,
   unregisterFedpetWasmKernels,
 } from '../../shared/src/ml/kernels/register-wasm-kernels.ts';
+import { prepareSimdKernels } from '../../shared/src/ml/kernels/simd/simd-kernels.ts';
 import { createRng } from '../../shared/src/ml/random.ts';
 import { median } from './support/median.ts';
 
 type ModelName = '2D MIP CNN' | '3D CNN 32³';
-type Setup = 'wasm + fedpet kernels' | 'wasm (stock)' | 'cpu';
+type Setup = 'wasm + fedpet kernels' | 'wasm + fedpet kernels, no SIMD' | 'wasm (stock)' | 'cpu';
 
 interface Row {
   model: ModelName;
@@ -148,6 +150,9 @@ async function measure(
   await tf.setBackend(setup === 'cpu' ? 'cpu' : 'wasm');
   if (setup === 'wasm (stock)') unregisterFedpetWasmKernels();
   else registerFedpetWasmKernels();
+  // The kernels' JavaScript loops instead of their WebAssembly SIMD parts (read on every call).
+  const simdSetting = process.env.FEDPET_WASM_SIMD_KERNELS;
+  if (setup === 'wasm + fedpet kernels, no SIMD') process.env.FEDPET_WASM_SIMD_KERNELS = '0';
   const t = trainer(spec, batch);
   const row: Row = { model: spec.name, setup, params: t.params, batch, steps };
   try {
@@ -166,6 +171,8 @@ async function measure(
   } finally {
     t.dispose();
     registerFedpetWasmKernels();
+    if (simdSetting === undefined) delete process.env.FEDPET_WASM_SIMD_KERNELS;
+    else process.env.FEDPET_WASM_SIMD_KERNELS = simdSetting;
   }
   return row;
 }
@@ -191,12 +198,17 @@ async function profileStep(spec: ModelSpec, batch: number): Promise<Array<{ kern
 export async function runConvKernelsBench() {
   tf.env().set('PROD', true);
   await tf.ready();
+  // As selectBackend('wasm') does: compile the kernels' SIMD parts.
+  const simdProblem = await prepareSimdKernels();
+  if (simdProblem) console.log(simdProblem);
   const previous = tf.getBackend();
   const rows: Row[] = [
     await measure(mip, 'wasm + fedpet kernels', 16, 1, 5),
+    await measure(mip, 'wasm + fedpet kernels, no SIMD', 16, 1, 3),
     await measure(mip, 'wasm (stock)', 16, 0, 1),
     await measure(mip, 'cpu', 2, 0, 1),
     await measure(cnn3d, 'wasm + fedpet kernels', 8, 1, 5),
+    await measure(cnn3d, 'wasm + fedpet kernels, no SIMD', 8, 1, 3),
     await measure(cnn3d, 'wasm (stock)', 8, 1, 2),
     await measure(cnn3d, 'cpu', 8, 1, 2),
   ];

@@ -80,7 +80,9 @@ export interface RegisterFedpetWasmKernelsOptions {
  * kernels fedpet serves there now. Call it after '@tensorflow/tfjs-backend-wasm'
  * has been imported (importing it registers the stock kernels, overwriting
  * earlier ones), before or after tf.setBackend('wasm'). Idempotent; global to
- * the process's tfjs engine; other backends are untouched.
+ * the process's tfjs engine; other backends are untouched. The kernels' SIMD
+ * parts also need `await prepareSimdKernels()` (simd/simd-kernels.ts; selectBackend
+ * does both); until then they run their JavaScript loops.
  */
 export function registerFedpetWasmKernels(options: RegisterFedpetWasmKernelsOptions = {}): string[] {
   if (!tf.findBackendFactory('wasm')) {
