@@ -34,8 +34,9 @@ Options (each also settable by the environment variable shown):
                           be masked (secure aggregation)
   --backend <name>        tensorflow | wasm | cpu (default: best that loads)  FEDPET_BACKEND
   --workers <n>           round jobs trained at once (default 1)              FEDPET_WORKERS
-  --train-threads <n>     threads one job trains on, data-parallel (default 1; FEDPET_TRAIN_THREADS
-                          'auto': every core); wasm and cpu backends only
+  --train-threads <n>     threads one job of an imaging plan trains on,       FEDPET_TRAIN_THREADS
+                          data-parallel (default 1; auto: every core); wasm
+                          and cpu backends
   --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
   --bus <url>             amqp://… (RabbitMQ) or mqtt://… (MQTT 5)             FEDPET_BUS_URL
                           default amqp://guest:guest@127.0.0.1:5672
@@ -70,6 +71,18 @@ export interface TrainerConfig extends CommonConfig {
   /** Data-parallel threads per job: a count, or 'auto' (every core). */
   trainThreads: number | 'auto';
   heartbeatSeconds: number;
+}
+
+/** --train-threads / FEDPET_TRAIN_THREADS: 1–256, or 'auto' (every core); default 1. */
+function readTrainThreads(reader: ConfigReader, raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === '') return 1;
+  if (raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 256) {
+    reader.problem(`FEDPET_TRAIN_THREADS: "${raw}" must be an integer from 1 to 256, or auto`);
+    return 1;
+  }
+  return value;
 }
 
 export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): TrainerConfig | 'help' {
@@ -143,10 +156,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     datasets,
     backend: backendName as BackendPreference | undefined,
     workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),
-    trainThreads:
-      (values['train-threads'] ?? env.FEDPET_TRAIN_THREADS) === 'auto'
-        ? 'auto'
-        : reader.integer('FEDPET_TRAIN_THREADS', 1, 1, 256, values['train-threads']),
+    trainThreads: readTrainThreads(reader, values['train-threads'] ?? env.FEDPET_TRAIN_THREADS),
     heartbeatSeconds: reader.integer('FEDPET_HEARTBEAT_SECONDS', 5, 1, 3600, values.heartbeat),
   };
   reader.done();

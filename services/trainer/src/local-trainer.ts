@@ -11,6 +11,8 @@ export interface LocalTrainer {
   train: TrainFunction;
   /** Threads one job trains on. */
   threads: number;
+  /** Jobs trained data-parallel so far (the rest ran on the main thread). */
+  readonly parallelJobs: number;
   close(): Promise<void>;
 }
 
@@ -38,8 +40,9 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
         trainThreads: threads,
       });
     }
-    return { train: trainLocal, threads: 1, close: async () => {} };
+    return { train: trainLocal, threads: 1, parallelJobs: 0, close: async () => {} };
   }
+  let parallelJobs = 0;
   const idle: DataParallelTrainer[] = [];
   const all = new Set<DataParallelTrainer>();
   const train: TrainFunction = async (model, data, hyperparameters, spec, seed, options) => {
@@ -47,6 +50,7 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
       return trainLocal(model, data, hyperparameters, spec, seed, options);
     const trainer = idle.pop() ?? (await DataParallelTrainer.start(threads, parallelBackend));
     all.add(trainer);
+    parallelJobs++;
     try {
       return await trainer.train(model, data, hyperparameters, spec, seed, options);
     } finally {
@@ -61,6 +65,9 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
   return {
     train,
     threads,
+    get parallelJobs() {
+      return parallelJobs;
+    },
     close: async () => {
       await Promise.all([...all].map((trainer) => trainer.close()));
       all.clear();
