@@ -22,9 +22,11 @@ console.log('\n(c) PET-CT imaging pipeline: DICOM → SUV → cached tensors and
 await runDicomPipelineBench();
 console.log('\n(d) secure aggregation: a whole round, secure vs sealed, and the mask arithmetic');
 await runSecureRoundBench();
-console.log('\n(e) training kernels: CNN training steps on wasm with fedpet kernels vs stock wasm and cpu');
+console.log(
+  '\n(e) training kernels: CNN training steps on wasm with fedpet kernels (SIMD and JavaScript) vs stock wasm and cpu',
+);
 await runConvKernelsBench();
 console.log(
-  '\n(f) training speed: fedpet (wasm + kernels, cpu) against the same networks in PyTorch, and fedpet plans',
+  '\n(f) training speed: fedpet (wasm + kernels on 1 and all cores, cpu) against the same networks in PyTorch, and fedpet plans',
 );
 await runTrainingBench();

@@ -165,6 +165,15 @@ export function apply(model: tf.LayersModel, inputs: tf.Tensor[], training: bool
   return model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
 }
 
+/** An epoch's mean loss from its sample-weighted sum; a non-finite one fails training. */
+export function epochLoss(weightedSum: number, rows: number, epoch: number): number {
+  const loss = weightedSum / rows;
+  if (!Number.isFinite(loss)) {
+    throw new FedpetError(ErrorCodes.trainingFailed, `training loss diverged (${loss}) in epoch ${epoch}`);
+  }
+  return loss;
+}
+
 /**
  * Mini-batch training with our own seeded shuffling (not model.fit, whose
  * shuffling is not seedable), so the same (weights, data, hyperparameters,
@@ -218,13 +227,7 @@ export async function trainLocal(
       const [sum] = await total.data();
       total.dispose();
       for (const cost of batchCosts.splice(0)) cost.dispose();
-      const loss = (sum ?? Number.NaN) / data.rows;
-      if (!Number.isFinite(loss)) {
-        throw new FedpetError(
-          ErrorCodes.trainingFailed,
-          `training loss diverged (${loss}) in epoch ${epoch}`,
-        );
-      }
+      const loss = epochLoss(sum ?? Number.NaN, data.rows, epoch);
       epochLosses.push(loss);
       options.onProgress?.(epoch, loss);
     }

@@ -22,6 +22,7 @@ import {
   batchArrays,
   checkFit,
   type DataLike,
+  epochLoss,
   type SpecLike,
   type TrainOptions,
   type TrainResult,
@@ -252,13 +253,7 @@ export class DataParallelTrainer {
         sum += replies[0]!.loss * size;
         steps++;
       }
-      const loss = sum / data.rows;
-      if (!Number.isFinite(loss)) {
-        throw new FedpetError(
-          ErrorCodes.trainingFailed,
-          `training loss diverged (${loss}) in epoch ${epoch}`,
-        );
-      }
+      const loss = epochLoss(sum, data.rows, epoch);
       epochLosses.push(loss);
       options.onProgress?.(epoch, loss);
     }

@@ -105,70 +105,88 @@ const tiles = (g: PoolGeometry) =>
   g.padTop === 0 &&
   g.padLeft === 0;
 
+/** A pooling geometry as the WAT functions take it: batch, channels, in/out extents, window, strides, padding. */
+const poolArgs = (g: PoolGeometry) => [
+  g.batch,
+  g.channels,
+  g.inD,
+  g.inH,
+  g.inW,
+  g.outD,
+  g.outH,
+  g.outW,
+  g.fD,
+  g.fH,
+  g.fW,
+  g.strideD,
+  g.strideH,
+  g.strideW,
+  g.padFront,
+  g.padTop,
+  g.padLeft,
+];
+
+/** A convolution's extents after `lead`: in D/H/W/C, out D/H/W, filter D/H/W (the gathers' order). */
+const convExtents = (g: ConvGeometry) => [
+  g.inD,
+  g.inH,
+  g.inW,
+  g.inC,
+  g.outD,
+  g.outH,
+  g.outW,
+  g.fD,
+  g.fH,
+  g.fW,
+];
+
+/** The direct kernels' arguments: batch, out D/H/W, channels in and out, filter D/H/W. */
+const directArgs = (g: ConvGeometry) => [g.batch, g.outD, g.outH, g.outW, g.inC, g.outC, g.fD, g.fH, g.fW];
+
+function requireDirect(g: ConvGeometry, kernel: string, threeWide: boolean): void {
+  if (
+    g.outC % 16 !== 0 ||
+    g.strideD !== 1 ||
+    g.strideH !== 1 ||
+    g.strideW !== 1 ||
+    (threeWide && g.fW !== 3)
+  ) {
+    throw new RangeError(
+      `${kernel} needs stride 1${threeWide ? ', 3-wide filters' : ''} and output channels in sixteens`,
+    );
+  }
+}
+
 function bind(exports: Exports): SimdKernels {
   return {
     sumRows: (x, rows, cols, out, scratch) => {
       if (scratch.length < 2 * cols) throw new RangeError('sumRows needs 2·cols floats of scratch');
       exports.sumRows(address(x), address(out), address(scratch), rows, cols);
     },
+    addRowVector: (x, bias, rows, cols, out) =>
+      exports.addRowVector(address(x), address(bias), address(out), rows, cols),
     convDirect: (xPadded, filter, y, g) => {
-      if (g.outC % 16 !== 0 || g.strideD !== 1 || g.strideH !== 1 || g.strideW !== 1) {
-        throw new RangeError('convDirect needs stride 1 and a multiple of 16 output channels');
-      }
-      exports.convDirect(
-        address(xPadded),
-        address(filter),
-        address(y),
-        g.batch,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.inC,
-        g.outC,
-        g.fD,
-        g.fH,
-        g.fW,
-      );
+      requireDirect(g, 'convDirect', false);
+      exports.convDirect(address(xPadded), address(filter), address(y), ...directArgs(g));
     },
     convFilterGradDirect: (xPadded, dy, dw, g) => {
-      if (g.fW !== 3 || g.outC % 16 !== 0 || g.strideD !== 1 || g.strideH !== 1 || g.strideW !== 1) {
-        throw new RangeError(
-          'convFilterGradDirect needs stride 1, 3-wide filters and output channels in sixteens',
-        );
-      }
+      requireDirect(g, 'convFilterGradDirect', true);
+      // The WAT function is specialised for fW = 3 and takes no width.
       exports.convFilterGradDirect3(
         address(xPadded),
         address(dy),
         address(dw),
-        g.batch,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.inC,
-        g.outC,
-        g.fD,
-        g.fH,
+        ...directArgs(g).slice(0, -1),
       );
     },
     reluBackward: (dy, x, out) => exports.reluBackward(address(dy), address(x), address(out), out.length),
-    addRowVector: (x, bias, rows, cols, out) =>
-      exports.addRowVector(address(x), address(bias), address(out), rows, cols),
     gatherPatchRows: (x, g, l0, l1, out) =>
       exports.gatherPatchRows(
         address(x),
         address(out),
         l0,
         l1,
-        g.inD,
-        g.inH,
-        g.inW,
-        g.inC,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.fD,
-        g.fH,
-        g.fW,
+        ...convExtents(g),
         g.strideD,
         g.strideH,
         g.strideW,
@@ -184,16 +202,7 @@ function bind(exports: Exports): SimdKernels {
         l0,
         l1,
         g.batch * g.inD * g.inH * g.inW,
-        g.inD,
-        g.inH,
-        g.inW,
-        g.inC,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.fD,
-        g.fH,
-        g.fW,
+        ...convExtents(g),
         g.strideD,
         g.strideH,
         g.padFront,
@@ -201,70 +210,16 @@ function bind(exports: Exports): SimdKernels {
         g.padLeft,
       );
     },
-    maxPoolForward: (x, g, y) =>
-      exports.maxPoolForward(
-        address(x),
-        address(y),
-        g.batch,
-        g.channels,
-        g.inD,
-        g.inH,
-        g.inW,
-        g.outD,
-        g.outH,
-        g.outW,
-        g.fD,
-        g.fH,
-        g.fW,
-        g.strideD,
-        g.strideH,
-        g.strideW,
-        g.padFront,
-        g.padTop,
-        g.padLeft,
-      ),
-    maxPoolBackprop: (x, dy, g, dx, ties) =>
-      tiles(g)
-        ? exports.maxPoolBackpropTiled(
-            address(x),
-            address(dy),
-            address(dx),
-            ties === 'last' ? 1 : 0,
-            g.batch,
-            g.channels,
-            g.inD,
-            g.inH,
-            g.inW,
-            g.outD,
-            g.outH,
-            g.outW,
-            g.fD,
-            g.fH,
-            g.fW,
-          )
-        : exports.maxPoolBackprop(
-            address(x),
-            address(dy),
-            address(dx),
-            ties === 'last' ? 1 : 0,
-            g.batch,
-            g.channels,
-            g.inD,
-            g.inH,
-            g.inW,
-            g.outD,
-            g.outH,
-            g.outW,
-            g.fD,
-            g.fH,
-            g.fW,
-            g.strideD,
-            g.strideH,
-            g.strideW,
-            g.padFront,
-            g.padTop,
-            g.padLeft,
-          ),
+    maxPoolForward: (x, g, y) => exports.maxPoolForward(address(x), address(y), ...poolArgs(g)),
+    maxPoolBackprop: (x, dy, g, dx, ties) => {
+      const last = ties === 'last' ? 1 : 0;
+      // Tiling windows take no strides or padding (they equal the window and 0).
+      if (tiles(g)) {
+        exports.maxPoolBackpropTiled(address(x), address(dy), address(dx), last, ...poolArgs(g).slice(0, 11));
+      } else {
+        exports.maxPoolBackprop(address(x), address(dy), address(dx), last, ...poolArgs(g));
+      }
+    },
   };
 }
 
