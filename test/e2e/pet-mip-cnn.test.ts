@@ -45,8 +45,9 @@ before(async () => {
       '--out',
       join(work, 'out'),
     ],
-    // Every trainer trains data-parallel on two threads (each job's batches split between them).
-    { timeoutMs: 300_000, env: { FEDPET_TRAIN_THREADS: '2' } },
+    // Every trainer trains data-parallel on two threads (each job's batches split between
+    // them), this small model included (it would train on one thread by default).
+    { timeoutMs: 300_000, env: { FEDPET_TRAIN_THREADS: '2', FEDPET_TRAIN_THREADS_MIN_MFLOP: '0' } },
   );
   assert.equal(run.code, 0, `sandbox failed:\n${run.stdout}\n${run.stderr}`);
   sandboxOutput = run.stdout;
@@ -67,5 +68,6 @@ test('a MIP CNN trains at every hospital on wasm, on two threads each, and repor
   const log = await readFile(join(work, 'out', 'logs', 'trainer-h1.log'), 'utf8');
   assert.match(log, /"backend":"wasm"/);
   assert.match(log, /"trainThreads":2/);
+  assert.match(log, /job trained data-parallel/);
   assert.match(sandboxOutput, /h1 ready: backend wasm on 2 threads/);
 });

@@ -30,6 +30,16 @@ test('training threads: 1 by default, a count, or auto, from the flag or FEDPET_
   );
 });
 
+test('the forward work a batch needs before it is split: 300 MFLOP by default, 0 to always split', () => {
+  assert.equal(read([]).trainThreadsMinMflop, 300);
+  assert.equal(read(['--train-threads-min-mflop', '0']).trainThreadsMinMflop, 0);
+  assert.equal(read([], { FEDPET_TRAIN_THREADS_MIN_MFLOP: '50' }).trainThreadsMinMflop, 50);
+  assert.throws(
+    () => read(['--train-threads-min-mflop=-1']),
+    /FEDPET_TRAIN_THREADS_MIN_MFLOP: "-1" must be an integer/,
+  );
+});
+
 test('a training thread count that is not 1–256 or auto is an error naming the setting', () => {
   for (const bad of ['0', 'zero', '1.5', '257']) {
     assert.throws(

@@ -37,6 +37,8 @@ Options (each also settable by the environment variable shown):
   --train-threads <n>     threads one job of an imaging plan trains on,       FEDPET_TRAIN_THREADS
                           data-parallel (default 1; auto: every core); wasm
                           and cpu backends
+  --train-threads-min-mflop <n>  batches with less forward work train on one  FEDPET_TRAIN_THREADS_MIN_MFLOP
+                          thread (default 300; 0: always split)
   --heartbeat <seconds>   node status interval (default 5)                    FEDPET_HEARTBEAT_SECONDS
   --bus <url>             amqp://… (RabbitMQ) or mqtt://… (MQTT 5)             FEDPET_BUS_URL
                           default amqp://guest:guest@127.0.0.1:5672
@@ -70,6 +72,8 @@ export interface TrainerConfig extends CommonConfig {
   workers: number;
   /** Data-parallel threads per job: a count, or 'auto' (every core). */
   trainThreads: number | 'auto';
+  /** Forward MFLOP a batch needs before it is split across the training threads. */
+  trainThreadsMinMflop: number;
   heartbeatSeconds: number;
 }
 
@@ -98,6 +102,7 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
       backend: { type: 'string' },
       workers: { type: 'string' },
       'train-threads': { type: 'string' },
+      'train-threads-min-mflop': { type: 'string' },
       heartbeat: { type: 'string' },
       bus: { type: 'string' },
       redis: { type: 'string' },
@@ -157,6 +162,13 @@ export function readTrainerConfig(argv: string[], env: NodeJS.ProcessEnv): Train
     backend: backendName as BackendPreference | undefined,
     workers: reader.integer('FEDPET_WORKERS', 1, 1, 64, values.workers),
     trainThreads: readTrainThreads(reader, values['train-threads'] ?? env.FEDPET_TRAIN_THREADS),
+    trainThreadsMinMflop: reader.integer(
+      'FEDPET_TRAIN_THREADS_MIN_MFLOP',
+      300,
+      0,
+      1_000_000,
+      values['train-threads-min-mflop'],
+    ),
     heartbeatSeconds: reader.integer('FEDPET_HEARTBEAT_SECONDS', 5, 1, 3600, values.heartbeat),
   };
   reader.done();

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from '@fedpet/shared/log/logger';
 import type { SelectedBackend } from '@fedpet/shared/ml/backend';
 import { DataParallelTrainer } from '@fedpet/shared/ml/parallel/data-parallel-trainer';
-import { asSpec, trainLocal } from '@fedpet/shared/ml/train';
+import { forwardFlopsPerExample, MIN_PARALLEL_FORWARD_FLOPS } from '@fedpet/shared/ml/parallel/model-flops';
+import { asPlanData, asSpec, trainLocal } from '@fedpet/shared/ml/train';
 
 /** trainLocal's signature: what the round handler calls to train a model on the local split. */
 export type TrainFunction = typeof trainLocal;
@@ -25,13 +26,20 @@ export function resolveTrainThreads(setting: number | 'auto'): number {
  * How round jobs train: on the main thread (trainLocal), or data-parallel on
  * `threads` worker threads for the wasm and cpu backends, which use one core
  * each. Native TensorFlow (tfjs-node, -gpu) runs its own thread pool and the
- * GPU, so it trains on the main thread whatever the setting; so do plans
- * without images, whose steps take about a millisecond: splitting them costs
- * more than it saves (see docs/performance.md). Each job in
+ * GPU, so it trains on the main thread whatever the setting. So do plans
+ * without images and batches whose forward pass is under `minForwardFlops`
+ * (default MIN_PARALLEL_FORWARD_FLOPS): splitting them costs more than it
+ * saves (see docs/performance.md). Each job in
  * flight (`--workers`) gets its own set of threads; a set whose thread died
  * is dropped and the next job starts a fresh one.
  */
-export function createLocalTrainer(threads: number, backend: SelectedBackend, logger: Logger): LocalTrainer {
+export function createLocalTrainer(
+  threads: number,
+  backend: SelectedBackend,
+  logger: Logger,
+  options: { minForwardFlops?: number } = {},
+): LocalTrainer {
+  const minForwardFlops = options.minForwardFlops ?? MIN_PARALLEL_FORWARD_FLOPS;
   const parallelBackend = backend.name === 'wasm' || backend.name === 'cpu' ? backend.name : undefined;
   if (threads <= 1 || parallelBackend === undefined) {
     if (threads > 1) {
@@ -46,13 +54,19 @@ export function createLocalTrainer(threads: number, backend: SelectedBackend, lo
   const idle: DataParallelTrainer[] = [];
   const all = new Set<DataParallelTrainer>();
   const train: TrainFunction = async (model, data, hyperparameters, spec, seed, options) => {
-    if (asSpec(spec).image === undefined)
+    const batch = Math.min(hyperparameters.batchSize, asPlanData(data).rows);
+    const forwardFlops = forwardFlopsPerExample(model) * batch;
+    if (asSpec(spec).image === undefined || forwardFlops < minForwardFlops) {
+      logger.debug('training on the main thread: too little work a batch to split', { forwardFlops });
       return trainLocal(model, data, hyperparameters, spec, seed, options);
+    }
     const trainer = idle.pop() ?? (await DataParallelTrainer.start(threads, parallelBackend));
     all.add(trainer);
     parallelJobs++;
     try {
-      return await trainer.train(model, data, hyperparameters, spec, seed, options);
+      const result = await trainer.train(model, data, hyperparameters, spec, seed, options);
+      logger.info('job trained data-parallel', { trainThreads: threads, steps: result.steps, forwardFlops });
+      return result;
     } finally {
       if (trainer.unusable === undefined) idle.push(trainer);
       else {

@@ -62,7 +62,9 @@ await runMain('fedpet-trainer', async () => {
   }
   const backend = await selectBackend(config.backend);
   logger.info('backend selected', { backend: backend.name, gpu: backend.gpu, notes: backend.notes });
-  const localTrainer = createLocalTrainer(resolveTrainThreads(config.trainThreads), backend, logger);
+  const localTrainer = createLocalTrainer(resolveTrainThreads(config.trainThreads), backend, logger, {
+    minForwardFlops: config.trainThreadsMinMflop * 1e6,
+  });
 
   const { redis, bus: rawBus, stopWatching: stopRedisWatch } = await connectBrokers(config, workerId, logger);
   // Every message this hospital sends is signed; only the aggregator's messages are accepted.
