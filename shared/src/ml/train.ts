@@ -165,6 +165,22 @@ export function apply(model: tf.LayersModel, inputs: tf.Tensor[], training: bool
   return model.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
 }
 
+/**
+ * The seeded shuffle every trainer shares (trainLocal, the data-parallel
+ * trainer): each call gives the next epoch's batches of row indices, the last
+ * one possibly smaller, so both train on exactly the same batches.
+ */
+export function epochBatches(rows: number, batchSize: number, seed: number): () => Uint32Array[] {
+  const rng = createRng(deriveSeed(seed, 'shuffle'));
+  return () => {
+    const order = rng.permutation(rows);
+    const batches: Uint32Array[] = [];
+    for (let start = 0; start < rows; start += batchSize)
+      batches.push(order.subarray(start, start + batchSize));
+    return batches;
+  };
+}
+
 /** An epoch's mean loss from its sample-weighted sum; a non-finite one fails training. */
 export function epochLoss(weightedSum: number, rows: number, epoch: number): number {
   const loss = weightedSum / rows;
@@ -197,17 +213,15 @@ export async function trainLocal(
   // LayerVariable.read() hands back the underlying tf.Variable (typed as Tensor).
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const optimizer = createOptimizer(hyperparameters);
-  const rng = createRng(deriveSeed(seed, 'shuffle'));
+  const nextEpoch = epochBatches(data.rows, batchSize, seed);
   const epochLosses: number[] = [];
   let steps = 0;
   const batchCosts: tf.Tensor[] = [];
   try {
     for (let epoch = 1; epoch <= hyperparameters.localEpochs; epoch++) {
-      const order = rng.permutation(data.rows);
-      for (let start = 0; start < data.rows; start += batchSize) {
+      for (const rows of nextEpoch()) {
         throwIfAborted(options.signal);
-        const size = Math.min(batchSize, data.rows - start);
-        const rows = order.subarray(start, start + size);
+        const size = rows.length;
         // The batch loss times its size, kept on the device: reading it back per batch would stall GPUs.
         const weightedCost = tf.tidy(() => {
           const { inputs, target } = batchInputs(data, rows);

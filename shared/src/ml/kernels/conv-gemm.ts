@@ -60,8 +60,8 @@ function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
 /** Padded extents of a stride-1 convolution's input: every output's window lies inside. */
 const paddedExtents = (g: ConvGeometry) => [g.outD + g.fD - 1, g.outH + g.fH - 1, g.outW + g.fW - 1] as const;
 
-/** Copies x into `padded` ([batch, PD, PH, PW, inC], zeroed) at the padding offsets, cropping what lies beyond. */
-export function padInput(x: Float32Array, g: ConvGeometry, padded: Float32Array): void {
+/** Copies x into `padded` (both on the wasm heap; [batch, PD, PH, PW, inC], zeroed) at the padding offsets, cropping what lies beyond. */
+function padInput(x: Float32Array, g: ConvGeometry, padded: Float32Array): void {
   const [PD, PH, PW] = paddedExtents(g);
   const row = Math.max(0, Math.min(g.inW, PW - g.padLeft)) * g.inC;
   const heap = new Float32Array(x.buffer);
@@ -76,8 +76,7 @@ export function padInput(x: Float32Array, g: ConvGeometry, padded: Float32Array)
         if (ph >= PH) break;
         const src = xBase + ((n * g.inD + d) * g.inH + h) * g.inW * g.inC;
         const dst = pBase + (((n * PD + pd) * PH + ph) * PW + g.padLeft) * g.inC;
-        if (x.buffer === padded.buffer) heap.copyWithin(dst, src, src + row);
-        else padded.set(x.subarray(src - xBase, src - xBase + row), dst - pBase);
+        heap.copyWithin(dst, src, src + row);
       }
     }
   }

@@ -15,13 +15,13 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Hyperparameters } from '../../contracts/experiment-spec.ts';
 import { ErrorCodes, FedpetError } from '../../errors/fedpet-error.ts';
-import { createRng, deriveSeed } from '../random.ts';
 import {
   asPlanData,
   asSpec,
   batchArrays,
   checkFit,
   type DataLike,
+  epochBatches,
   epochLoss,
   type SpecLike,
   type TrainOptions,
@@ -218,16 +218,15 @@ export class DataParallelTrainer {
       );
     }
 
-    const rng = createRng(deriveSeed(seed, 'shuffle'));
+    const nextEpoch = epochBatches(data.rows, batchSize, seed);
     const epochLosses: number[] = [];
     let steps = 0;
     for (let epoch = 1; epoch <= hyperparameters.localEpochs; epoch++) {
-      const order = rng.permutation(data.rows);
       let sum = 0;
-      for (let start = 0; start < data.rows; start += batchSize) {
+      for (const rows of nextEpoch()) {
         throwIfAborted(options.signal);
-        const size = Math.min(batchSize, data.rows - start);
-        const batch = batchArrays(data, order.subarray(start, start + size));
+        const size = rows.length;
+        const batch = batchArrays(data, rows);
         const imageSize = (batch.imageShape ?? []).reduce((a, b) => a * b, 1);
         const requests = shardsOf(size, threads).map((shard) => {
           const request: StepRequest = {
